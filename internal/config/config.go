@@ -1,0 +1,448 @@
+// Package config turns the action's inputs into a typed, validated Config,
+// once, before anything is sent. A bad value gets one error that names the
+// input, quotes the value and says what is allowed.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/zerodowntime/deploy-load-check/internal/load"
+	"github.com/zerodowntime/deploy-load-check/internal/verdict"
+)
+
+// Config is every input, parsed.
+type Config struct {
+	Targets    []load.Target
+	Rate       vegeta.Rate
+	RampUp     time.Duration
+	Duration   time.Duration // load time when no deploy is dispatched
+	Timeout    time.Duration
+	Thresholds []verdict.Threshold
+
+	// Deploy is nil in PR-check mode (no workflow, no event type).
+	Deploy *Deploy
+}
+
+// Deploy says which deploy to dispatch and how to follow it.
+type Deploy struct {
+	Owner, Repo         string
+	Workflow            string // file name or numeric id; may narrow a repository_dispatch
+	Ref                 string // "" means the default branch
+	Inputs              map[string]string
+	EventType           string // non-empty: repository_dispatch
+	ClientPayload       json.RawMessage
+	CorrelationInput    string
+	Token               string
+	Head, Tail          time.Duration
+	PollInterval        time.Duration
+	Timeout             time.Duration
+	FailOnDeployFailure bool
+}
+
+// Error is a bad input value.
+type Error struct {
+	Input string
+	Err   error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("input %q: %v", e.Input, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Secrets returns the secret values the config holds, so they can be masked
+// in logs.
+func (c *Config) Secrets() []string {
+	var s []string
+	if c.Deploy != nil && c.Deploy.Token != "" {
+		s = append(s, c.Deploy.Token)
+	}
+	return s
+}
+
+// parser reads inputs and remembers the first error, so Parse reads as the
+// list of inputs it is.
+type parser struct {
+	src *Source
+	err error
+}
+
+func (p *parser) fail(input string, err error) {
+	if p.err == nil {
+		p.err = &Error{Input: input, Err: err}
+	}
+}
+
+func (p *parser) duration(input string, allowZero bool) time.Duration {
+	raw := p.src.Get(input)
+	d, err := parseDuration(raw, allowZero)
+	if err != nil {
+		p.fail(input, err)
+	}
+	return d
+}
+
+func (p *parser) optionalLatency(input string) (time.Duration, bool) {
+	raw := p.src.Get(input)
+	if raw == "" {
+		return 0, false
+	}
+	d, err := verdict.ParseLatency(raw)
+	if err != nil {
+		p.fail(input, err)
+		return 0, false
+	}
+	return d, true
+}
+
+func (p *parser) boolean(input string) bool {
+	raw := p.src.Get(input)
+	switch strings.ToLower(raw) {
+	case "true", "yes", "1":
+		return true
+	case "false", "no", "0":
+		return false
+	}
+	p.fail(input, fmt.Errorf("%q is not a boolean; want true or false", raw))
+	return false
+}
+
+// Parse reads every input from src.
+func Parse(src *Source) (*Config, error) {
+	p := &parser{src: src}
+	c := &Config{}
+
+	targets, err := ParseTargets(src.Get("targets"))
+	if err != nil {
+		p.fail("targets", err)
+	}
+	c.Targets = targets
+
+	rate, err := ParseRate(src.Get("rate"))
+	if err != nil {
+		p.fail("rate", err)
+	}
+	c.Rate = rate
+	c.RampUp = p.duration("ramp-up", true)
+	c.Duration = p.duration("duration", false)
+	c.Timeout = p.duration("timeout", false)
+
+	if d, ok := p.optionalLatency("max-p95"); ok {
+		c.Thresholds = append(c.Thresholds, verdict.Threshold{Metric: verdict.Quantile, Percentile: 95, Op: verdict.LessEq, Limit: d.Seconds(), Source: "max-p95"})
+	}
+	if d, ok := p.optionalLatency("max-p99"); ok {
+		c.Thresholds = append(c.Thresholds, verdict.Threshold{Metric: verdict.Quantile, Percentile: 99, Op: verdict.LessEq, Limit: d.Seconds(), Source: "max-p99"})
+	}
+	if raw := src.Get("max-error-rate"); raw != "" {
+		f, err := verdict.ParseFraction(raw)
+		if err != nil {
+			p.fail("max-error-rate", err)
+		}
+		c.Thresholds = append(c.Thresholds, verdict.Threshold{Metric: verdict.ErrorRate, Op: verdict.LessEq, Limit: f, Source: "max-error-rate"})
+	}
+	if d, ok := p.optionalLatency("max-downtime"); ok {
+		c.Thresholds = append(c.Thresholds, verdict.Threshold{Metric: verdict.Downtime, Op: verdict.LessEq, Limit: d.Seconds(), Source: "max-downtime"})
+	}
+	more, err := ParseThresholds(src.Get("thresholds"))
+	if err != nil {
+		p.fail("thresholds", err)
+	}
+	c.Thresholds = append(c.Thresholds, more...)
+
+	deploy := p.deploy()
+	if p.err != nil {
+		return nil, p.err
+	}
+	if deploy != nil {
+		c.Deploy = deploy
+		if c.RampUp > deploy.Head {
+			return nil, &Error{Input: "ramp-up", Err: fmt.Errorf("%q is longer than head %q; the deploy must start under the full rate", src.Get("ramp-up"), src.Get("head"))}
+		}
+	} else if c.RampUp > c.Duration {
+		return nil, &Error{Input: "ramp-up", Err: fmt.Errorf("%q is longer than duration %q", src.Get("ramp-up"), src.Get("duration"))}
+	}
+	return c, nil
+}
+
+// deploy reads the deploy inputs. They are validated whether or not a deploy
+// is asked for, so a typo is caught in PR-check mode too.
+func (p *parser) deploy() *Deploy {
+	src := p.src
+	d := &Deploy{
+		Workflow:         src.Get("workflow"),
+		Ref:              src.Get("workflow-ref"),
+		EventType:        src.Get("event-type"),
+		CorrelationInput: src.Get("correlation-input"),
+		Token:            src.Get("github-token"),
+	}
+	d.Head = p.duration("head", true)
+	d.Tail = p.duration("tail", true)
+	d.PollInterval = p.duration("poll-interval", false)
+	d.Timeout = p.duration("deploy-timeout", false)
+	d.FailOnDeployFailure = p.boolean("fail-on-deploy-failure")
+
+	if strings.ContainsAny(d.Workflow, " \t\n/") {
+		p.fail("workflow", fmt.Errorf("%q is not a workflow; want a file name such as deploy-staging.yml or a numeric id", d.Workflow))
+	}
+	if strings.ContainsAny(d.Ref, " \t\n") {
+		p.fail("workflow-ref", fmt.Errorf("%q is not a branch or tag name", d.Ref))
+	}
+	inputs, err := ParseWorkflowInputs(src.Get("workflow-inputs"))
+	if err != nil {
+		p.fail("workflow-inputs", err)
+	}
+	d.Inputs = inputs
+	if raw := src.Get("client-payload"); raw != "" {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(raw), &obj); err != nil || obj == nil {
+			p.fail("client-payload", fmt.Errorf("%q is not a JSON object", raw))
+		}
+		d.ClientPayload = json.RawMessage(raw)
+	}
+	if d.CorrelationInput != "" && !validInputName(d.CorrelationInput) {
+		p.fail("correlation-input", fmt.Errorf("%q is not an input name; want letters, digits, - and _", d.CorrelationInput))
+	}
+
+	repo := src.Get("repository")
+	owner, name, ok := strings.Cut(repo, "/")
+	dispatching := d.Workflow != "" || d.EventType != ""
+	switch {
+	case repo == "" && dispatching:
+		p.fail("repository", errors.New("is empty; want owner/name of the repository holding the deploy workflow"))
+	case repo != "" && (!ok || owner == "" || name == "" || strings.ContainsAny(name, "/ \t")):
+		p.fail("repository", fmt.Errorf("%q is not a repository; want owner/name such as acme/api", repo))
+	}
+	d.Owner, d.Repo = owner, name
+
+	if !dispatching {
+		if len(d.Inputs) > 0 {
+			p.fail("workflow-inputs", errors.New("is set but no workflow is; set workflow to dispatch a deploy"))
+		}
+		if d.ClientPayload != nil {
+			p.fail("client-payload", errors.New("is set but event-type is not; set event-type to send a repository_dispatch"))
+		}
+		return nil
+	}
+	if d.EventType != "" && len(d.Inputs) > 0 {
+		p.fail("workflow-inputs", errors.New("cannot be used with event-type; a repository_dispatch carries client-payload instead"))
+	}
+	if d.Workflow != "" && d.EventType == "" && d.ClientPayload != nil {
+		p.fail("client-payload", errors.New("is set but event-type is not; a workflow_dispatch carries workflow-inputs instead"))
+	}
+	if d.Token == "" {
+		p.fail("github-token", errors.New("is empty; a deploy dispatch needs a token with actions: write on the repository"))
+	}
+	return d
+}
+
+func validInputName(s string) bool {
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// parseDuration reads a Go duration with a unit.
+func parseDuration(raw string, allowZero bool) (time.Duration, error) {
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		if _, numErr := strconv.ParseFloat(raw, 64); numErr == nil && raw != "0" {
+			return 0, fmt.Errorf("%q has no unit; want a duration such as 30s or 2m", raw)
+		}
+		if raw == "0" && allowZero {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%q is not a duration; want a duration such as 30s or 2m", raw)
+	}
+	switch {
+	case d < 0:
+		return 0, fmt.Errorf("%q is negative; want a duration such as 30s or 2m", raw)
+	case d == 0 && !allowZero:
+		return 0, fmt.Errorf("%q is zero; want a positive duration such as 30s or 2m", raw)
+	}
+	return d, nil
+}
+
+// ParseRate reads a vegeta-style rate: N/duration, such as 50/1s, 50/s or
+// 3000/1m. N must be a positive whole number.
+func ParseRate(raw string) (vegeta.Rate, error) {
+	freq, per, ok := strings.Cut(raw, "/")
+	if !ok {
+		return vegeta.Rate{}, fmt.Errorf("%q is not a rate; want N/duration such as \"50/1s\"", raw)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(freq))
+	if err != nil || n <= 0 {
+		return vegeta.Rate{}, fmt.Errorf("%q is not a rate; want a positive whole number of requests per duration such as \"50/1s\"", raw)
+	}
+	per = strings.TrimSpace(per)
+	if per != "" && (per[0] < '0' || per[0] > '9') && per[0] != '.' {
+		per = "1" + per
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return vegeta.Rate{}, fmt.Errorf("%q is not a rate; want N/duration with a unit such as \"50/1s\" or \"3000/1m\"", raw)
+	}
+	if float64(n)/d.Seconds() > 1e6 {
+		return vegeta.Rate{}, fmt.Errorf("%q is more than a million requests per second", raw)
+	}
+	return vegeta.Rate{Freq: n, Per: d}, nil
+}
+
+// Methods a target line may start with.
+var methods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodTrace,
+}
+
+// ParseTargets reads one request per line, "METHOD URL" or "URL" (GET).
+// Blank lines and lines starting with # are ignored.
+func ParseTargets(raw string) ([]load.Target, error) {
+	var targets []load.Target
+	seen := make(map[string]int)
+	for n, line := range strings.Split(raw, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		method, rawURL := http.MethodGet, line
+		if fields := strings.Fields(line); len(fields) == 2 {
+			method, rawURL = fields[0], fields[1]
+			if !slices.Contains(methods, method) {
+				return nil, fmt.Errorf("line %d: %q: unknown method %q; want one of %s", n+1, line, method, strings.Join(methods, ", "))
+			}
+		} else if len(fields) > 2 {
+			return nil, fmt.Errorf("line %d: %q: want METHOD URL, such as \"GET https://staging.example.com/health\"", n+1, line)
+		}
+		u, err := parseTargetURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		key := method + " " + u.String()
+		if first, dup := seen[key]; dup {
+			return nil, fmt.Errorf("line %d: %q repeats line %d; list each request once", n+1, line, first)
+		}
+		seen[key] = n + 1
+		targets = append(targets, load.Target{Method: method, URL: u.String(), Header: http.Header{}})
+	}
+	if len(targets) == 0 {
+		return nil, errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\"")
+	}
+	nameTargets(targets)
+	return targets, nil
+}
+
+func parseTargetURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URL: %v", raw, errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		if !strings.Contains(raw, "://") && u.Scheme == "" {
+			return nil, fmt.Errorf("%q has no scheme; want an http:// or https:// URL", raw)
+		}
+		return nil, fmt.Errorf("%q is not an http or https URL", raw)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("%q has no host", raw)
+	}
+	if port := u.Port(); port != "" {
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > math.MaxUint16 {
+			return nil, fmt.Errorf("%q has a bad port %q", raw, port)
+		}
+	}
+	return u, nil
+}
+
+// nameTargets names each target "METHOD /path"; where two would share a
+// name, both take the full URL.
+func nameTargets(targets []load.Target) {
+	short := func(t load.Target) string {
+		u, _ := url.Parse(t.URL)
+		return t.Method + " " + u.RequestURI()
+	}
+	count := make(map[string]int)
+	for _, t := range targets {
+		count[short(t)]++
+	}
+	for i, t := range targets {
+		if name := short(t); count[name] == 1 {
+			targets[i].Name = name
+		} else {
+			targets[i].Name = t.Method + " " + t.URL
+		}
+	}
+}
+
+// ParseThresholds reads one threshold per line; blank lines and # comments
+// are ignored.
+func ParseThresholds(raw string) ([]verdict.Threshold, error) {
+	var out []verdict.Threshold
+	for n, line := range strings.Split(raw, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		t, err := verdict.Parse(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %q: %w", n+1, line, err)
+		}
+		t.Source = "thresholds"
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// ParseWorkflowInputs reads a JSON object or key=value lines. Values are
+// sent as strings, as workflow_dispatch wants.
+func ParseWorkflowInputs(raw string) (map[string]string, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	inputs := make(map[string]string)
+	if strings.HasPrefix(raw, "{") {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+			return nil, fmt.Errorf("%q is not a JSON object: %v", raw, err)
+		}
+		for k, v := range obj {
+			switch v := v.(type) {
+			case string:
+				inputs[k] = v
+			case bool, float64:
+				inputs[k] = fmt.Sprint(v)
+			case nil:
+				inputs[k] = ""
+			default:
+				return nil, fmt.Errorf("input %q has a nested value; workflow inputs are strings, numbers or booleans", k)
+			}
+		}
+		return inputs, nil
+	}
+	for n, line := range strings.Split(raw, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("line %d: %q: want key=value or a JSON object", n+1, line)
+		}
+		if _, dup := inputs[k]; dup {
+			return nil, fmt.Errorf("line %d: %q sets %q twice", n+1, line, k)
+		}
+		inputs[k] = strings.TrimSpace(v)
+	}
+	return inputs, nil
+}

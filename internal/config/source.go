@@ -1,0 +1,95 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Source answers the raw value of each input, from the first of: a
+// command-line flag, the runner's INPUT_<NAME> variable (upper case, hyphens
+// kept, as the Actions runner sets it), the default declared in action.yml.
+type Source struct {
+	spec   *Spec
+	flags  map[string]string
+	getenv func(string) string
+	asked  map[string]bool
+}
+
+// NewSource parses args as flags named after the inputs (--rate 50/1s).
+// Repeating a flag adds a line, for inputs that take one item per line. It
+// returns the arguments left after the flags.
+func NewSource(spec *Spec, args []string, getenv func(string) string, usage io.Writer) (*Source, []string, error) {
+	src := &Source{spec: spec, flags: make(map[string]string), getenv: getenv, asked: make(map[string]bool)}
+	fs := flag.NewFlagSet("deploy-load-check", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	for _, in := range spec.Inputs {
+		fs.Var(&lines{name: in.Name, into: src.flags}, in.Name, firstLine(in.Description))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(usage, "Usage: deploy-load-check [flags]\n       deploy-load-check demo\n\n%s\n\nFlags mirror the action's inputs; unset ones take the INPUT_<NAME> variable or the default in action.yml:\n", firstLine(spec.Description))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
+		}
+		return nil, nil, &Error{Input: "flags", Err: err}
+	}
+	return src, fs.Args(), nil
+}
+
+// Get returns the raw value of the input called name, trimmed of the
+// surrounding space the runner's YAML often leaves.
+func (s *Source) Get(name string) string {
+	s.asked[name] = true
+	if v, ok := s.flags[name]; ok {
+		return strings.TrimSpace(v)
+	}
+	if v := strings.TrimSpace(s.getenv(envName(name))); v != "" {
+		return v
+	}
+	if in, ok := s.spec.Input(name); ok {
+		return strings.TrimSpace(defaultValue(in.Default, s.getenv))
+	}
+	return ""
+}
+
+// Asked reports whether Get was called for the input: every declared input
+// must be read by Parse.
+func (s *Source) Asked(name string) bool { return s.asked[name] }
+
+// envName is the variable the runner sets for an input: INPUT_ and the name
+// in upper case, hyphens kept, spaces as underscores.
+func envName(input string) string {
+	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(input, " ", "_"))
+}
+
+// EnvName is exported for tests that start the binary as the runner does.
+func EnvName(input string) string { return envName(input) }
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// lines is a flag value that gathers repeated flags as lines.
+type lines struct {
+	name string
+	into map[string]string
+}
+
+func (l *lines) String() string { return "" }
+
+func (l *lines) Set(v string) error {
+	if prev, ok := l.into[l.name]; ok {
+		v = prev + "\n" + v
+	}
+	l.into[l.name] = v
+	return nil
+}

@@ -1,0 +1,144 @@
+package load
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+func TestPacerScheduleAgreesWithItsCount(t *testing.T) {
+	t.Parallel()
+	pacers := []Pacer{
+		{Steady: vegeta.Rate{Freq: 50, Per: time.Second}},
+		{Steady: vegeta.Rate{Freq: 100, Per: time.Second}, RampUp: 2 * time.Second},
+		{Steady: vegeta.Rate{Freq: 3000, Per: time.Minute}, RampUp: 10 * time.Second},
+	}
+	for _, p := range pacers {
+		for n := uint64(0); n < 2000; n += 7 {
+			due, ok := p.DueAt(n)
+			if !ok {
+				t.Fatalf("%s: DueAt(%d) overflowed", p, n)
+			}
+			// By the moment hit n is due, n+1 hits are planned; just
+			// before, only n.
+			if got := p.Planned(due + time.Microsecond); got != n+1 {
+				t.Errorf("%s: Planned(DueAt(%d)=%s) = %d, want %d", p, n, due, got, n+1)
+			}
+			if got := p.Planned(due - time.Microsecond); got != n {
+				t.Errorf("%s: Planned(just before DueAt(%d)=%s) = %d, want %d", p, n, due, got, n)
+			}
+		}
+	}
+}
+
+func TestPacerRampsThenHolds(t *testing.T) {
+	t.Parallel()
+	p := Pacer{Steady: vegeta.Rate{Freq: 100, Per: time.Second}, RampUp: 10 * time.Second}
+	// A linear ramp from 0 to 100/s over 10 s sends 500 requests, then
+	// 100/s.
+	if got := p.Planned(10 * time.Second); got != 500 {
+		t.Errorf("Planned at the end of the ramp = %d, want 500", got)
+	}
+	if got := p.Planned(15 * time.Second); got != 1000 {
+		t.Errorf("Planned 5 s after the ramp = %d, want 1000", got)
+	}
+	if got := p.Rate(5 * time.Second); got != 50 {
+		t.Errorf("Rate halfway up the ramp = %v, want 50", got)
+	}
+	wait, stop := p.Pace(0, 0)
+	if stop || wait <= 0 {
+		t.Errorf("Pace(0, 0) = %s, %v; want a wait before the first hit", wait, stop)
+	}
+	if wait, _ := p.Pace(12*time.Second, 10); wait > 0 {
+		t.Errorf("Pace when far behind = %s, want no wait", wait)
+	}
+	if _, stop := (Pacer{}).Pace(0, 0); !stop {
+		t.Error("a zero pacer does not stop")
+	}
+}
+
+func TestGeneratorHoldsTheRateAndAttributesTargets(t *testing.T) {
+	t.Parallel()
+	var hits [2]atomic.Int64
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/a":
+			hits[0].Add(1)
+		case "/b":
+			hits[1].Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer server.Close()
+
+	targets := []Target{
+		{Name: "GET /a", Method: http.MethodGet, URL: server.URL + "/a"},
+		{Name: "POST /b", Method: http.MethodPost, URL: server.URL + "/b", Body: []byte(`{}`)},
+	}
+	g, err := New(targets, Options{Rate: vegeta.Rate{Freq: 100, Per: time.Second}, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	byTarget := map[int]int{}
+	codes := map[uint16]int{}
+	health := g.Run(ctx, func(res *vegeta.Result, target int) {
+		mu.Lock()
+		defer mu.Unlock()
+		byTarget[target]++
+		codes[res.Code]++
+	})
+
+	if !health.Complete {
+		t.Error("health.Complete = false after the context ended the run")
+	}
+	if health.Sent < 190 || health.Sent > 205 {
+		t.Errorf("sent %d requests in 2 s at 100/s, want about 200", health.Sent)
+	}
+	if health.Unsent() > 2 {
+		t.Errorf("%d requests not sent on a healthy loopback server", health.Unsent())
+	}
+	if byTarget[0] != int(hits[0].Load()) || byTarget[1] != int(hits[1].Load()) || byTarget[-1] != 0 {
+		t.Errorf("attributed %v, server saw a=%d b=%d", byTarget, hits[0].Load(), hits[1].Load())
+	}
+	if codes[200] != byTarget[0] || codes[503] != byTarget[1] {
+		t.Errorf("codes %v, want 200 for /a and 503 for /b", codes)
+	}
+	// A second Run must not send anything.
+	if again := g.Run(context.Background(), func(*vegeta.Result, int) { t.Error("second Run sent a request") }); again.Sent != 0 {
+		t.Errorf("second Run sent %d", again.Sent)
+	}
+}
+
+func TestGeneratorCappedInWorkersReportsItFellBehind(t *testing.T) {
+	t.Parallel()
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+	}))
+	defer server.Close()
+	// One worker and 100 ms per answer hold at most 10/s of the 100/s asked.
+	g, err := New([]Target{{Method: http.MethodGet, URL: server.URL}}, Options{
+		Rate: vegeta.Rate{Freq: 100, Per: time.Second}, Timeout: time.Second, MaxWorkers: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	health := g.Run(ctx, func(*vegeta.Result, int) {})
+	if health.Held() > 0.5 {
+		t.Errorf("held %.2f of the schedule with one worker, want well under half", health.Held())
+	}
+	if health.Late == 0 || health.LagP99 < 100*time.Millisecond {
+		t.Errorf("late %d, lag p99 %s; want late requests and a long lag", health.Late, health.LagP99)
+	}
+}

@@ -1,0 +1,84 @@
+package load
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Pacer sends hits on an open-model schedule: a linear ramp from zero to
+// Steady over RampUp, then Steady held for as long as the attack lasts. The
+// schedule depends only on elapsed time, never on how fast the target
+// answers, so a slow target cannot slow the load down.
+type Pacer struct {
+	Steady vegeta.Rate
+	RampUp time.Duration
+}
+
+var _ vegeta.Pacer = Pacer{}
+
+// String describes the schedule the way vegeta's pacers do.
+func (p Pacer) String() string {
+	return fmt.Sprintf("Ramp{%d hits/%s after %s}", p.Steady.Freq, p.Steady.Per, p.RampUp)
+}
+
+// Pace returns how long to wait before the next hit. A negative or zero wait
+// means the attack is behind schedule and the hit is due now.
+func (p Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if p.Steady.Freq <= 0 || p.Steady.Per <= 0 || p.RampUp < 0 {
+		return 0, true
+	}
+	due, ok := p.DueAt(hits)
+	if !ok {
+		return 0, true
+	}
+	return due - elapsed, false
+}
+
+// Rate returns the instantaneous rate in hits per second at elapsed.
+func (p Pacer) Rate(elapsed time.Duration) float64 {
+	perSecond := p.perNanosecond() * 1e9
+	if elapsed < p.RampUp {
+		return perSecond * float64(elapsed) / float64(p.RampUp)
+	}
+	return perSecond
+}
+
+// Planned returns how many hits the schedule has asked for by elapsed.
+func (p Pacer) Planned(elapsed time.Duration) uint64 {
+	if elapsed <= 0 {
+		return 0
+	}
+	r, ramp, x := p.perNanosecond(), float64(p.RampUp), float64(elapsed)
+	var hits float64
+	if x < ramp {
+		hits = r * x * x / (2 * ramp)
+	} else {
+		hits = r*ramp/2 + r*(x-ramp)
+	}
+	// A hit exactly on the boundary counts; float rounding must not lose it.
+	return uint64(math.Floor(hits + 1e-9))
+}
+
+// DueAt returns the elapsed time at which hit number n (counting from zero)
+// is due: the moment the schedule reaches n+1 hits. ok is false when the
+// answer does not fit in a time.Duration.
+func (p Pacer) DueAt(n uint64) (due time.Duration, ok bool) {
+	r, ramp, hits := p.perNanosecond(), float64(p.RampUp), float64(n)+1
+	var at float64
+	if ramp > 0 && hits <= r*ramp/2 {
+		at = math.Sqrt(2 * ramp * hits / r)
+	} else {
+		at = hits/r + ramp/2
+	}
+	if at >= math.MaxInt64 {
+		return 0, false
+	}
+	return time.Duration(at), true
+}
+
+func (p Pacer) perNanosecond() float64 {
+	return float64(p.Steady.Freq) / float64(p.Steady.Per)
+}

@@ -1,0 +1,140 @@
+// Package report writes what a run found: the job summary in Markdown and
+// the step outputs.
+package report
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zerodowntime/deploy-load-check/internal/load"
+	"github.com/zerodowntime/deploy-load-check/internal/stats"
+	"github.com/zerodowntime/deploy-load-check/internal/verdict"
+)
+
+// Report is everything a run found.
+type Report struct {
+	Title   string // what was checked, such as "PR check" or the deploy workflow
+	Summary *stats.Summary
+	Checks  []verdict.Check
+	Health  load.Health
+	Deploy  *Deploy // nil in PR-check mode
+}
+
+// Deploy is the deploy run as the report shows it.
+type Deploy struct {
+	RunID      int64
+	URL        string
+	Workflow   string
+	Status     string
+	Conclusion string
+	Duration   time.Duration
+	// Judged is true when a conclusion other than success fails the check.
+	Judged bool
+	// Problem, when set, says why the deploy could not be followed to the end.
+	Problem string
+}
+
+// Failed reports whether the deploy makes the check fail.
+func (d *Deploy) Failed() bool {
+	if d == nil {
+		return false
+	}
+	return d.Problem != "" || d.Judged && d.Conclusion != "success"
+}
+
+// Passed reports whether the check passes: every threshold held and the
+// deploy, when judged, succeeded.
+func (r *Report) Passed() bool {
+	return verdict.Passed(r.Checks) && !r.Deploy.Failed()
+}
+
+// Verdict is "pass" or "fail".
+func (r *Report) Verdict() string {
+	if r.Passed() {
+		return "pass"
+	}
+	return "fail"
+}
+
+// Reasons lists why the check failed, one sentence each; empty on a pass.
+func (r *Report) Reasons() []string {
+	var out []string
+	for _, c := range r.Checks {
+		if !c.Pass {
+			out = append(out, fmt.Sprintf("%s was %s; the limit is %s %s (%s)", c.Name(), c.Format(c.Observed), c.Op, c.Format(c.Limit), c.Source))
+		}
+	}
+	if d := r.Deploy; d.Failed() {
+		switch {
+		case d.Problem != "":
+			out = append(out, d.Problem)
+		default:
+			out = append(out, fmt.Sprintf("the deploy run concluded %q", d.Conclusion))
+		}
+	}
+	return out
+}
+
+// Output is one step output.
+type Output struct {
+	Name, Value string
+}
+
+// Outputs returns the step outputs, in the order action.yml declares them.
+func (r *Report) Outputs() []Output {
+	s := r.Summary
+	lat := s.Overall.Latency()
+	out := []Output{
+		{"verdict", r.Verdict()},
+		{"requests", strconv.FormatInt(s.Overall.Requests, 10)},
+		{"error-rate", strconv.FormatFloat(s.Overall.ErrorRate(), 'f', -1, 64)},
+		{"p50-ms", millis(lat.P50)},
+		{"p95-ms", millis(lat.P95)},
+		{"p99-ms", millis(lat.P99)},
+		{"max-ms", millis(lat.Max)},
+		{"downtime-s", strconv.FormatFloat(s.LongestDowntime.Seconds(), 'f', 3, 64)},
+		{"deploy-run-id", ""},
+		{"deploy-run-url", ""},
+		{"deploy-conclusion", ""},
+	}
+	if d := r.Deploy; d != nil {
+		if d.RunID != 0 {
+			out[8].Value = strconv.FormatInt(d.RunID, 10)
+		}
+		out[9].Value = d.URL
+		out[10].Value = d.Conclusion
+	}
+	return out
+}
+
+func millis(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
+}
+
+// Headline is the verdict in one sentence, for the log and annotations.
+func (r *Report) Headline() string {
+	s := r.Summary
+	lat := s.Overall.Latency()
+	figures := fmt.Sprintf("%d requests, %s errors, p95 %s, p99 %s, longest downtime %s",
+		s.Overall.Requests, verdict.FormatPercent(s.Overall.ErrorRate()),
+		dur(lat.P95), dur(lat.P99), dur(s.LongestDowntime))
+	if r.Passed() {
+		return "pass: " + figures
+	}
+	return "fail: " + strings.Join(r.Reasons(), "; ") + " (" + figures + ")"
+}
+
+func dur(d time.Duration) string { return verdict.FormatSeconds(d.Seconds()) }
+
+func statusText(code uint16) string {
+	if code == 0 {
+		return "no answer"
+	}
+	if t := http.StatusText(int(code)); t != "" {
+		return fmt.Sprintf("%d %s", code, t)
+	}
+	return strconv.Itoa(int(code))
+}

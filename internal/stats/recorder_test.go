@@ -1,0 +1,244 @@
+package stats
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+var epoch = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// result builds a vegeta result sent at offset since epoch.
+func result(seq uint64, offset, latency time.Duration, code uint16, errText string) *vegeta.Result {
+	return &vegeta.Result{Seq: seq, Timestamp: epoch.Add(offset), Latency: latency, Code: code, Error: errText}
+}
+
+// schedule is a run at a fixed interval where down(i) says whether request
+// i fails (connection refused).
+func schedule(n int, interval time.Duration, down func(i int) bool) []*vegeta.Result {
+	out := make([]*vegeta.Result, n)
+	for i := range n {
+		at := time.Duration(i) * interval
+		if down(i) {
+			out[i] = result(uint64(i), at, 100*time.Microsecond, 0, `Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`)
+		} else {
+			out[i] = result(uint64(i), at, 5*time.Millisecond, 200, "")
+		}
+	}
+	return out
+}
+
+func TestDowntimeWindowSpansFirstFailureToNextSuccess(t *testing.T) {
+	t.Parallel()
+	interval := 20 * time.Millisecond
+	// Requests 100..249 fail: 150 requests, 3 s at 50/s.
+	results := schedule(500, interval, func(i int) bool { return i >= 100 && i < 250 })
+
+	r := NewRecorder(epoch, []string{"GET /"})
+	for _, res := range results {
+		r.Record(res, 0)
+	}
+	s := r.Close(epoch.Add(10 * time.Second))
+
+	want := []Window{{
+		Start:    100 * interval,
+		End:      250 * interval,
+		Failures: 150,
+		Classes:  []Class{ClassRefused},
+		Codes:    []uint16{0},
+	}}
+	if diff := cmp.Diff(want, s.Windows); diff != "" {
+		t.Errorf("windows (-want +got):\n%s", diff)
+	}
+	if s.LongestDowntime != 3*time.Second {
+		t.Errorf("longest downtime = %s, want 3s", s.LongestDowntime)
+	}
+	if s.Overall.Requests != 500 || s.Overall.Failures != 150 {
+		t.Errorf("requests, failures = %d, %d; want 500, 150", s.Overall.Requests, s.Overall.Failures)
+	}
+	if s.FirstFailure != 2*time.Second || s.LastFailure != 249*interval {
+		t.Errorf("first, last failure = %s, %s; want 2s, %s", s.FirstFailure, s.LastFailure, 249*interval)
+	}
+}
+
+func TestOutOfOrderArrivalGivesTheSameAnswer(t *testing.T) {
+	t.Parallel()
+	interval := 10 * time.Millisecond
+	down := func(i int) bool { return i%97 == 0 || (i >= 300 && i < 420) }
+	inOrder := schedule(1000, interval, down)
+	shuffled := schedule(1000, interval, down)
+	// Completion order differs from send order by up to 50 requests, as
+	// with slow responses in flight.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range shuffled {
+		j := min(len(shuffled)-1, i+rng.IntN(50))
+		shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+	}
+
+	summarize := func(results []*vegeta.Result) *Summary {
+		r := NewRecorder(epoch, []string{"GET /"})
+		for _, res := range results {
+			r.Record(res, 0)
+		}
+		return r.Close(epoch.Add(10 * time.Second))
+	}
+	want, got := summarize(inOrder), summarize(shuffled)
+	if diff := cmp.Diff(want.Windows, got.Windows); diff != "" {
+		t.Errorf("windows differ when results arrive out of order (-in order +shuffled):\n%s", diff)
+	}
+	if diff := cmp.Diff(want.Seconds, got.Seconds, cmp.AllowUnexported(Second{})); diff != "" {
+		t.Errorf("timeline differs when results arrive out of order (-in order +shuffled):\n%s", diff)
+	}
+	if want.LongestDowntime != 120*interval {
+		t.Errorf("longest downtime = %s, want %s", want.LongestDowntime, 120*interval)
+	}
+	if wantCount := 1 + int64(len(isolatedFailures(1000, down))); want.WindowCount != wantCount {
+		t.Errorf("window count = %d, want %d", want.WindowCount, wantCount)
+	}
+}
+
+// isolatedFailures lists the failures outside the long outage.
+func isolatedFailures(n int, down func(int) bool) []int {
+	var out []int
+	for i := range n {
+		if down(i) && (i < 300 || i >= 420) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func TestOutageAtTheEndStaysOpenUntilTheLoadStops(t *testing.T) {
+	t.Parallel()
+	results := schedule(100, 10*time.Millisecond, func(i int) bool { return i >= 80 })
+	r := NewRecorder(epoch, nil)
+	for _, res := range results {
+		r.Record(res, -1)
+	}
+	s := r.Close(epoch.Add(time.Second))
+	if len(s.Windows) != 1 || !s.Windows[0].Open {
+		t.Fatalf("windows = %+v, want one open window", s.Windows)
+	}
+	if got := s.Windows[0].Duration(); got != 200*time.Millisecond {
+		t.Errorf("open window lasts %s, want 200ms (800ms to the stop at 1s)", got)
+	}
+}
+
+func TestTimelineCountsEachSecondBySendTime(t *testing.T) {
+	t.Parallel()
+	// 3 s at 10/s; second 1 fails entirely with 503s.
+	r := NewRecorder(epoch, []string{"GET /"})
+	for i := range 30 {
+		code, errText := uint16(200), ""
+		if i >= 10 && i < 20 {
+			code, errText = 503, "503 Service Unavailable"
+		}
+		r.Record(result(uint64(i), time.Duration(i)*100*time.Millisecond, time.Duration(i+1)*time.Millisecond, code, errText), 0)
+	}
+	s := r.Close(epoch.Add(3 * time.Second))
+	if len(s.Seconds) != 3 {
+		t.Fatalf("timeline has %d seconds, want 3", len(s.Seconds))
+	}
+	for i, sec := range s.Seconds {
+		wantFailures := int64(0)
+		if i == 1 {
+			wantFailures = 10
+		}
+		if sec.Requests != 10 || sec.Failures != wantFailures || sec.ByClass[Class5xx] != wantFailures {
+			t.Errorf("second %d: requests %d, failures %d, 5xx %d; want 10, %d, %d", i, sec.Requests, sec.Failures, sec.ByClass[Class5xx], wantFailures, wantFailures)
+		}
+	}
+	// Second 2 holds latencies 21..30 ms: p50 is 25 ms, p99 30 ms.
+	if got := s.Seconds[2].P50; got < 25*time.Millisecond || got > 25050*time.Microsecond {
+		t.Errorf("second 2 p50 = %s, want 25ms", got)
+	}
+	if got := s.Seconds[2].P99; got < 30*time.Millisecond || got > 30050*time.Microsecond {
+		t.Errorf("second 2 p99 = %s, want 30ms", got)
+	}
+	if diff := cmp.Diff([]CodeCount{{200, 20}, {503, 10}}, s.Codes); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]ErrorCount{{Class5xx, 10, "503 Service Unavailable"}}, s.Errors); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
+func TestPhasesSplitByTheMomentTheyStart(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	r := NewRecorder(start, []string{"GET /"})
+	r.StartPhase("head")
+	r.Record(&vegeta.Result{Seq: 0, Timestamp: time.Now(), Latency: time.Millisecond, Code: 200}, 0)
+	time.Sleep(2 * time.Millisecond)
+	r.StartPhase("deploy")
+	r.Record(&vegeta.Result{Seq: 1, Timestamp: time.Now(), Latency: time.Millisecond, Code: 502, Error: "502 Bad Gateway"}, 0)
+	r.Record(&vegeta.Result{Seq: 2, Timestamp: time.Now(), Latency: time.Millisecond, Code: 200}, 0)
+	s := r.Close(time.Now())
+	if len(s.Phases) != 2 {
+		t.Fatalf("phases = %d, want 2", len(s.Phases))
+	}
+	head, deploy := s.Phases[0], s.Phases[1]
+	if head.Requests != 1 || head.Failures != 0 || deploy.Requests != 2 || deploy.Failures != 1 {
+		t.Errorf("head %d/%d, deploy %d/%d (requests/failures); want 1/0 and 2/1", head.Requests, head.Failures, deploy.Requests, deploy.Failures)
+	}
+	if deploy.Downtime <= 0 || head.Downtime != 0 {
+		t.Errorf("downtime head %s, deploy %s; want 0 and > 0", head.Downtime, deploy.Downtime)
+	}
+}
+
+func TestWindowListKeepsTheLongest(t *testing.T) {
+	t.Parallel()
+	// Every other request fails: one short window each, plus one long one.
+	n := 2*MaxWindows*3 + 100
+	results := schedule(n, time.Millisecond, func(i int) bool { return i%2 == 1 || (i >= 50 && i < 90) })
+	r := NewRecorder(epoch, nil)
+	for _, res := range results {
+		r.Record(res, -1)
+	}
+	s := r.Close(epoch.Add(time.Duration(n) * time.Millisecond))
+	if len(s.Windows) != MaxWindows {
+		t.Fatalf("kept %d windows, want %d", len(s.Windows), MaxWindows)
+	}
+	if s.WindowCount <= MaxWindows {
+		t.Errorf("counted %d windows, want more than %d", s.WindowCount, MaxWindows)
+	}
+	if s.LongestDowntime != 41*time.Millisecond {
+		t.Errorf("longest = %s, want 41ms (49 fails, 50..89 fail, 90 succeeds)", s.LongestDowntime)
+	}
+	for i := 1; i < len(s.Windows); i++ {
+		if s.Windows[i].Start < s.Windows[i-1].Start {
+			t.Fatalf("windows not in time order at %d", i)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code uint16
+		err  string
+		want Class
+	}{
+		{200, "", ClassNone},
+		{302, "", ClassNone},
+		{503, "503 Service Unavailable", Class5xx},
+		{404, "404 Not Found", Class4xx},
+		{0, `Get "http://127.0.0.1:9/": dial tcp 127.0.0.1:9: connect: connection refused`, ClassRefused},
+		{0, `Get "http://127.0.0.1:9/": read tcp 127.0.0.1:5->127.0.0.1:9: read: connection reset by peer`, ClassReset},
+		{0, `Post "http://127.0.0.1:9/": write tcp 127.0.0.1:5->127.0.0.1:9: write: broken pipe`, ClassReset},
+		{0, `Get "http://127.0.0.1:9/": EOF`, ClassClosed},
+		{0, `Get "http://127.0.0.1:9/": http: server closed idle connection`, ClassClosed},
+		{0, `Get "http://127.0.0.1:9/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, ClassTimeout},
+		{0, `Get "https://127.0.0.1:9/": tls: failed to verify certificate: x509: certificate signed by unknown authority`, ClassTLS},
+		{0, `Get "http://nowhere.invalid/": dial tcp: lookup nowhere.invalid: no such host`, ClassDNS},
+		{0, "something odd", ClassOther},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.code, tt.err); got != tt.want {
+			t.Errorf("Classify(%d, %q) = %s, want %s", tt.code, tt.err, got, tt.want)
+		}
+	}
+}
