@@ -1,0 +1,359 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
+)
+
+// fakeClock drives the stand-in server's run lifecycles, so tests decide
+// when a run moves on.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// steppedLifecycle spends ten seconds in each status, on a fakeClock.
+var steppedLifecycle = deploytest.Lifecycle{Queued: 10 * time.Second, Waiting: 10 * time.Second, InProgress: 10 * time.Second}
+
+// statuses collects what Follow reports through onUpdate.
+type statuses struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (s *statuses) add(r Run) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = append(s.seen, describeStatus(r))
+}
+
+func (s *statuses) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
+func TestFollowWaitsUntilTheRunCompletes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		conclusion string
+	}{
+		{"and returns a successful run", "success"},
+		{"and returns a failed run without an error", "failure"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newFakeClock()
+			life := steppedLifecycle
+			life.Conclusion = tc.conclusion
+			srv := deploytest.NewServer(t, deploytest.WithClock(clock.Now), deploytest.WithLifecycle(life))
+			created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+			c := newTestClient(t, srv)
+			var seen statuses
+
+			run, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, func(r Run) {
+				seen.add(r)
+				clock.Advance(10 * time.Second) // on to the next status
+			})
+			if err != nil {
+				t.Fatalf("Follow: %v", err)
+			}
+			if run.ID != created.ID || run.Status != "completed" || run.Conclusion != tc.conclusion {
+				t.Errorf("Follow returned run %d %s/%s", run.ID, run.Status, run.Conclusion)
+			}
+			want := []string{"queued", "waiting", "in_progress", "completed (" + tc.conclusion + ")"}
+			if diff := cmp.Diff(want, seen.list()); diff != "" {
+				t.Errorf("updates (-want +got):\n%s", diff)
+			}
+			for _, status := range []string{"is queued", "is waiting", "is in_progress", "is completed (" + tc.conclusion + ")"} {
+				if !strings.Contains(c.logs.text(), status) {
+					t.Errorf("the log does not say the run %s:\n%s", status, c.logs.text())
+				}
+			}
+			if !strings.Contains(c.logs.text(), created.HTMLURL) {
+				t.Errorf("the log does not link the run:\n%s", c.logs.text())
+			}
+		})
+	}
+}
+
+func TestFollowPollsWithETags(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+	ctx := testContext(t)
+
+	go func() {
+		// Complete the run once the client has been told "not modified"
+		// a few times.
+		for ctx.Err() == nil {
+			notModified := 0
+			for _, call := range callsTo(srv, deploytest.EndpointGetRun) {
+				if call.Status == 304 {
+					notModified++
+				}
+			}
+			if notModified >= 3 {
+				_ = srv.Complete(created.ID, "success")
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var seen statuses
+	run, err := c.Follow(ctx, deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, seen.add)
+	if err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	if run.Conclusion != "success" {
+		t.Errorf("Conclusion = %q", run.Conclusion)
+	}
+	if diff := cmp.Diff([]string{"in_progress", "completed (success)"}, seen.list()); diff != "" {
+		t.Errorf("onUpdate must see each state once (-want +got):\n%s", diff)
+	}
+	polls := callsTo(srv, deploytest.EndpointGetRun)
+	if polls[0].Status != 200 || polls[len(polls)-1].Status != 200 {
+		t.Errorf("first and last polls answered %d and %d, want 200", polls[0].Status, polls[len(polls)-1].Status)
+	}
+}
+
+func TestFollowSurvivesTransientFaults(t *testing.T) {
+	t.Parallel()
+	getRun := deploytest.EndpointGetRun
+	for _, tc := range []struct {
+		name     string
+		fault    deploytest.Fault
+		realWait time.Duration // how much of each wait to really sleep
+		skip     int           // waits to skip
+		wantWait [2]time.Duration
+		want403  int // answers with 403 that reached the server, when checked
+	}{
+		{
+			name:     "server errors back off exponentially",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.ServerError, Skip: 1, Times: 3},
+			wantWait: [2]time.Duration{3600 * time.Millisecond, 4400 * time.Millisecond}, // the third retry
+		},
+		{
+			name:     "a 429 waits for Retry-After",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.TooManyRequests, Skip: 1, Times: 1, RetryAfter: 7 * time.Second},
+			wantWait: [2]time.Duration{7 * time.Second, 7 * time.Second},
+		},
+		{
+			// net/http retries a GET on a dropped keep-alive connection by
+			// itself, so the client may see one failure or two.
+			name:     "dropped connections are retried",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.Disconnect, Skip: 1, Times: 2},
+			wantWait: [2]time.Duration{900 * time.Millisecond, 2200 * time.Millisecond},
+		},
+		{
+			name:     "a secondary rate limit waits for Retry-After",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 1, RetryAfter: time.Second},
+			realWait: 2 * time.Second, // go-github itself holds requests back until then
+			wantWait: [2]time.Duration{time.Second, time.Second},
+		},
+		{
+			name: "a secondary rate limit go-github does not recognise waits for Retry-After",
+			fault: deploytest.Fault{Endpoint: getRun, Kind: deploytest.Status, Status: 403, Skip: 1, Times: 1,
+				Message: "You have exceeded a secondary rate limit and have been temporarily blocked.", RetryAfter: 3 * time.Second},
+			wantWait: [2]time.Duration{3 * time.Second, 3 * time.Second},
+		},
+		{
+			name:     "a secondary rate limit without Retry-After waits a minute",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.Status, Status: 403, Skip: 1, Times: 1, Message: "You have exceeded a secondary rate limit."},
+			wantWait: [2]time.Duration{time.Minute, time.Minute},
+		},
+		{
+			name:     "a used-up primary rate limit waits for the reset",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.PrimaryRateLimit, Skip: 1, Times: 1},
+			wantWait: [2]time.Duration{20 * time.Millisecond, 1100 * time.Millisecond},
+			want403:  1,
+		},
+		{
+			name:     "a used-up primary rate limit answered with 429 waits for the reset",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.PrimaryRateLimit, Status: 429, Skip: 1, Times: 1},
+			wantWait: [2]time.Duration{20 * time.Millisecond, 1100 * time.Millisecond},
+		},
+		{
+			name:     "requests go-github holds back until the reset are waited out too",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.PrimaryRateLimit, Skip: 1, Times: 1, ResetAfter: 1500 * time.Millisecond},
+			realWait: 2 * time.Second,
+			skip:     1, // retry at once, into go-github's own limit
+			wantWait: [2]time.Duration{20 * time.Millisecond, 1600 * time.Millisecond},
+			want403:  1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// Real time here: rate limit resets are compared to the real
+			// clock, by go-github as by GitHub.
+			srv := deploytest.NewServer(t,
+				deploytest.WithLifecycle(deploytest.Lifecycle{Queued: 10 * time.Millisecond, InProgress: 20 * time.Millisecond}),
+				deploytest.WithFault(tc.fault))
+			created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+			c := newTestClient(t, srv)
+			c.sleep.maxReal = max(c.sleep.maxReal, tc.realWait)
+			c.sleep.skipLong = tc.skip
+
+			run, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
+			if err != nil {
+				t.Fatalf("Follow: %v", err)
+			}
+			if !run.Completed() {
+				t.Errorf("Follow returned a run that is %s", run.Status)
+			}
+			if !c.sleep.hasWait(tc.wantWait[0], tc.wantWait[1]) {
+				t.Errorf("waits %v, want one in %v", c.sleep.recorded(), tc.wantWait)
+			}
+			if tc.skip > 0 {
+				if n := strings.Count(c.logs.text(), "rate limit is used up"); n < 2 {
+					t.Errorf("waited for the rate limit %d times, want 2: once for GitHub, once for go-github's own hold:\n%s", n, c.logs.text())
+				}
+			}
+			if tc.want403 > 0 {
+				got := 0
+				for _, call := range callsTo(srv, getRun) {
+					if call.Status == 403 {
+						got++
+					}
+				}
+				if got != tc.want403 {
+					t.Errorf("%d answers of 403 reached the server, want %d", got, tc.want403)
+				}
+			}
+		})
+	}
+}
+
+func TestFollowReportsARunThatVanishes(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+
+	run, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, func(Run) {
+		srv.DeleteRun(created.ID)
+	})
+	if !errors.Is(err, ErrRunVanished) {
+		t.Fatalf("Follow error = %v, want ErrRunVanished", err)
+	}
+	for _, want := range []string{"vanished", "deleted", created.HTMLURL} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+	if run.Status != "in_progress" {
+		t.Errorf("Follow returned the last state %q, want in_progress", run.Status)
+	}
+	notFound := 0
+	for _, call := range callsTo(srv, deploytest.EndpointGetRun) {
+		if call.Status == 404 {
+			notFound++
+		}
+	}
+	if notFound != vanishedAfter {
+		t.Errorf("asked %d times after the run vanished, want %d", notFound, vanishedAfter)
+	}
+}
+
+func TestFollowStopsAtTheDeployTimeout(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+	ctx, cancel := context.WithTimeout(testContext(t), 50*time.Millisecond)
+	defer cancel()
+
+	run, err := c.Follow(ctx, deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Follow error = %v, want context.DeadlineExceeded", err)
+	}
+	if run.ID != created.ID || run.Status != "in_progress" {
+		t.Errorf("Follow returned run %d %q, want the last state it saw", run.ID, run.Status)
+	}
+	if !strings.Contains(err.Error(), "in_progress") || !strings.Contains(err.Error(), created.HTMLURL) {
+		t.Errorf("error %q does not say where the run was", err)
+	}
+}
+
+func TestFollowStopsOnATokenThatStopsWorking(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t,
+		deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}),
+		deploytest.WithFault(deploytest.Fault{Endpoint: deploytest.EndpointGetRun, Kind: deploytest.Status, Status: 401, Message: "Bad credentials", Skip: 1}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+
+	_, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
+	var config *ConfigError
+	if !errors.As(err, &config) || config.Input != "github-token" {
+		t.Fatalf("Follow error = %v, want a ConfigError about github-token", err)
+	}
+	if n := srv.Count(deploytest.EndpointGetRun); n != 2 {
+		t.Errorf("polled %d times, want 2: no retry after a 401", n)
+	}
+}
+
+func TestFollowReportsProgressWhileTheRunTakesLong(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+	c.progressEvery = 5 * time.Millisecond
+	go func() {
+		time.Sleep(40 * time.Millisecond)
+		_ = srv.Complete(created.ID, "success")
+	}()
+
+	if _, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil); err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	if !strings.Contains(c.logs.text(), "still in_progress after") {
+		t.Errorf("no progress line in:\n%s", c.logs.text())
+	}
+}
+
+func TestDispatchThenFollowThroughThePathPrefix(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t)
+	c := newTestClient(t, srv)
+	if got, want := c.BaseURL(), srv.URL+"/api/v3/"; got != want {
+		t.Fatalf("BaseURL = %q, want %q", got, want)
+	}
+	ctx := testContext(t)
+
+	run, err := c.Dispatch(ctx, deployRequest())
+	if err != nil {
+		t.Fatalf("Dispatch: %v", err)
+	}
+	run, err = c.Follow(ctx, deploytest.DefaultOwner, deploytest.DefaultRepo, run.ID, time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	if run.Conclusion != "success" {
+		t.Errorf("Conclusion = %q", run.Conclusion)
+	}
+}
