@@ -15,6 +15,7 @@ import (
 
 	"github.com/zerodowntime/deploy-load-check/internal/config"
 	"github.com/zerodowntime/deploy-load-check/internal/demo"
+	"github.com/zerodowntime/deploy-load-check/internal/deploy"
 	"github.com/zerodowntime/deploy-load-check/internal/load"
 	"github.com/zerodowntime/deploy-load-check/internal/report"
 	"github.com/zerodowntime/deploy-load-check/internal/stats"
@@ -80,10 +81,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	if cfg.Deploy != nil {
-		return &config.Error{Input: "workflow", Err: errors.New("deploy dispatch is not available in this build; leave workflow and event-type empty for a PR check")}
-	}
-
 	gh := githubactions.New(githubactions.WithWriter(stdout), githubactions.WithGetenv(getenv))
 	inActions := getenv("GITHUB_ACTIONS") == "true"
 	if inActions {
@@ -92,6 +89,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
+
+	var deployer *deploy.Client
+	if cfg.Deploy != nil {
+		deployer, err = deploy.New(cfg.Deploy.Token, getenv("GITHUB_API_URL"), deploy.WithLogger(func(msg string) { logf("deploy: %s", msg) }))
+		if err != nil {
+			return err
+		}
+		// A wrong token, repository or ref must cost seconds, not a head
+		// window of load.
+		if err := deployer.Check(ctx, deployRequest(cfg.Deploy)); err != nil {
+			return err
+		}
+	}
 
 	generator, err := load.New(cfg.Targets, load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout})
 	if err != nil {
@@ -102,28 +112,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		names[i] = t.Name
 	}
 
-	logf("load: %d/%s on %d target(s) for %s (ramp-up %s, timeout %s)", cfg.Rate.Freq, cfg.Rate.Per, len(cfg.Targets), cfg.Duration, cfg.RampUp, cfg.Timeout)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	recorder := stats.NewRecorder(time.Now(), names)
+	rep := &report.Report{Title: "PR check"}
+	var deployErr error
+	if cfg.Deploy == nil {
+		logf("load: %d/%s on %d target(s) for %s (ramp-up %s, timeout %s)", cfg.Rate.Freq, cfg.Rate.Per, len(cfg.Targets), cfg.Duration, cfg.RampUp, cfg.Timeout)
+	} else {
+		rep.Title = "deploy " + deploySubject(cfg.Deploy)
+		logf("load: %d/%s on %d target(s) (ramp-up %s, timeout %s); %s of head, then the deploy, then %s of tail",
+			cfg.Rate.Freq, cfg.Rate.Per, len(cfg.Targets), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
+		recorder.StartPhase("head")
+	}
 	healthc := make(chan load.Health, 1)
 	go func() { healthc <- generator.Run(loadCtx, recorder.Record) }()
 
-	select {
-	case <-time.After(cfg.Duration):
-	case <-ctx.Done():
+	if cfg.Deploy == nil {
+		sleep(ctx, cfg.Duration)
+	} else {
+		rep.Deploy, deployErr = deployTimeline(ctx, cfg.Deploy, deployer, recorder, logf)
 	}
 	stoppedAt := time.Now()
 	stopLoad()
-	health := <-healthc
-	summary := recorder.Close(stoppedAt)
-
-	rep := &report.Report{
-		Title:   "PR check",
-		Summary: summary,
-		Checks:  verdict.Evaluate(cfg.Thresholds, summary),
-		Health:  health,
-	}
+	rep.Health = <-healthc
+	rep.Summary = recorder.Close(stoppedAt)
+	rep.Checks = verdict.Evaluate(cfg.Thresholds, rep.Summary)
+	summary := rep.Summary
 	if ctx.Err() != nil {
 		rep.Title += " (cancelled)"
 	}
@@ -142,10 +157,95 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if ctx.Err() != nil {
 		return fmt.Errorf("cancelled after %s of load: %w", summary.Elapsed.Round(time.Second), context.Cause(ctx))
 	}
+	if errors.Is(deployErr, deploy.ErrConfig) {
+		return deployErr
+	}
 	if !rep.Passed() {
 		return errBreach
 	}
 	return nil
+}
+
+// sleep waits for d or until ctx is done, and reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// deployTimeline runs the deploy under load: the head window, the dispatch,
+// the run followed to completion, the tail window. It returns what the
+// report shows of the deploy, and the error that kept it from completing,
+// if any.
+func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client, recorder *stats.Recorder, logf func(string, ...any)) (*report.Deploy, error) {
+	out := &report.Deploy{Workflow: deploySubject(d), Judged: d.FailOnDeployFailure}
+	if !sleep(ctx, d.Head) {
+		out.Problem = "cancelled before the deploy was dispatched"
+		return out, ctx.Err()
+	}
+
+	dispatchedAt := recorder.StartPhase("deploy")
+	deployCtx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	run, err := client.Dispatch(deployCtx, deployRequest(d))
+	if err != nil {
+		out.Problem = "the deploy was not started or its run not found: " + err.Error()
+		return out, err
+	}
+	out.RunID, out.URL, out.Status = run.ID, run.HTMLURL, run.Status
+	logf("deploy: following run %s every %s", run.HTMLURL, d.PollInterval)
+	run, err = client.Follow(deployCtx, d.Owner, d.Repo, run.ID, d.PollInterval, nil)
+	out.Duration = time.Since(dispatchedAt)
+	if run.ID != 0 {
+		out.Status, out.Conclusion = run.Status, run.Conclusion
+		if run.HTMLURL != "" {
+			out.URL = run.HTMLURL
+		}
+	}
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			out.Problem = fmt.Sprintf("cancelled while the deploy run was %s; it may still be running: %s", out.Status, out.URL)
+		case deployCtx.Err() != nil:
+			out.Problem = fmt.Sprintf("the deploy run did not complete within deploy-timeout %s (last status %s): %s", d.Timeout, out.Status, out.URL)
+		default:
+			out.Problem = "lost track of the deploy run: " + err.Error()
+		}
+		return out, err
+	}
+	logf("deploy: run completed (%s) after %s; holding the load for %s of tail", run.Conclusion, out.Duration.Round(time.Second), d.Tail)
+
+	recorder.StartPhase("tail")
+	if !sleep(ctx, d.Tail) {
+		return out, ctx.Err()
+	}
+	return out, nil
+}
+
+func deployRequest(d *config.Deploy) deploy.Request {
+	return deploy.Request{
+		Owner:            d.Owner,
+		Repo:             d.Repo,
+		Workflow:         d.Workflow,
+		Ref:              d.Ref,
+		Inputs:           d.Inputs,
+		EventType:        d.EventType,
+		ClientPayload:    d.ClientPayload,
+		CorrelationInput: d.CorrelationInput,
+	}
+}
+
+// deploySubject names what is dispatched, for the log and the summary.
+func deploySubject(d *config.Deploy) string {
+	if d.EventType != "" {
+		return fmt.Sprintf("repository_dispatch %q to %s/%s", d.EventType, d.Owner, d.Repo)
+	}
+	return fmt.Sprintf("%s in %s/%s", d.Workflow, d.Owner, d.Repo)
 }
 
 // publish writes the job summary and the step outputs. Outside Actions the

@@ -119,6 +119,45 @@ func (c *Client) Dispatch(ctx context.Context, req Request) (Run, error) {
 	}
 }
 
+// Check asks GitHub what Dispatch will need, without dispatching: that the
+// token is valid, the repository and ref exist and the workflow's runs can be
+// listed. Run it before any load is sent, so a configuration mistake costs
+// seconds rather than a head window.
+func (c *Client) Check(ctx context.Context, req Request) error {
+	d, err := c.prepare(ctx, req)
+	if err != nil {
+		return err
+	}
+	// Listing runs first tells a missing repository or workflow apart from
+	// a missing ref.
+	if _, err := c.listRuns(ctx, d, c.now().Add(-ClockSkew)); err != nil {
+		return err
+	}
+	if req.Ref != "" && !req.isRepositoryDispatch() {
+		return c.checkRef(ctx, req)
+	}
+	return nil
+}
+
+// checkRef makes sure workflow-ref names a branch or a tag.
+func (c *Client) checkRef(ctx context.Context, req Request) error {
+	name := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
+	what := fmt.Sprintf("look up ref %q in %q", name, req.repository())
+	for _, kind := range []string{"heads/", "tags/"} {
+		_, err := c.call(ctx, what, idempotent, func(ctx context.Context) (*github.Response, error) {
+			_, resp, err := c.gh.Git.GetRef(ctx, req.Owner, req.Repo, kind+name)
+			return resp, err
+		})
+		switch {
+		case err == nil:
+			return nil
+		case !hasStatus(err, http.StatusNotFound):
+			return explain(err, opRepository, req, what)
+		}
+	}
+	return &ConfigError{Input: "workflow-ref", Msg: fmt.Sprintf(`input "workflow-ref": %q is neither a branch nor a tag of %q; name an existing branch or tag, or leave workflow-ref empty for the default branch`, req.Ref, req.repository())}
+}
+
 func (d *dispatch) op() operation {
 	if d.req.isRepositoryDispatch() {
 		return opRepositoryDispatch

@@ -14,6 +14,7 @@ type Endpoint string
 const (
 	EndpointGetRepository      Endpoint = "GET /repos/{owner}/{repo}"
 	EndpointGetWorkflow        Endpoint = "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}"
+	EndpointGetRef             Endpoint = "GET /repos/{owner}/{repo}/git/ref/{ref...}"
 	EndpointWorkflowDispatch   Endpoint = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
 	EndpointRepositoryDispatch Endpoint = "POST /repos/{owner}/{repo}/dispatches"
 	EndpointListRepositoryRuns Endpoint = "GET /repos/{owner}/{repo}/actions/runs"

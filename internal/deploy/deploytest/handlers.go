@@ -60,6 +60,7 @@ func (s *Server) handler() http.Handler {
 	routes := map[Endpoint]http.HandlerFunc{
 		EndpointGetRepository:      s.getRepository,
 		EndpointGetWorkflow:        s.getWorkflow,
+		EndpointGetRef:             s.getRef,
 		EndpointWorkflowDispatch:   s.workflowDispatch,
 		EndpointRepositoryDispatch: s.repositoryDispatch,
 		EndpointListRepositoryRuns: s.listRuns,
@@ -171,6 +172,22 @@ func (s *Server) writeError(w http.ResponseWriter, status int, message, docs str
 
 func (s *Server) getRepository(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, s.repoJSON())
+}
+
+// getRef answers GET /repos/{owner}/{repo}/git/ref/heads/NAME and
+// .../tags/NAME for the default branch and the refs given WithRefs.
+func (s *Server) getRef(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	kind, name, ok := strings.Cut(ref, "/")
+	if _, known := s.hasRef(name); !ok || (kind != "heads" && kind != "tags") || !known {
+		s.writeError(w, http.StatusNotFound, "Not Found", docsBase+"/git/refs#get-a-reference")
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{
+		"ref":    "refs/" + ref,
+		"url":    fmt.Sprintf("%s/repos/%s/git/refs/%s", s.apiURL(), s.FullName(), ref),
+		"object": map[string]any{"type": "commit", "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+	})
 }
 
 func (s *Server) workflowJSON(wf *Workflow) map[string]any {
