@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,13 @@ type actionRun struct {
 // files, GITHUB_API_URL. args go on the command line.
 func runAction(t *testing.T, inputs map[string]string, env map[string]string, args ...string) actionRun {
 	t.Helper()
+	return runActionWhile(t, nil, inputs, env, args...)
+}
+
+// runActionWhile is runAction that also calls while, in its own goroutine,
+// once the process has started.
+func runActionWhile(t *testing.T, while func(*os.Process), inputs map[string]string, env map[string]string, args ...string) actionRun {
+	t.Helper()
 	spec, err := config.ParseSpec(actionYML)
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +79,7 @@ func runAction(t *testing.T, inputs map[string]string, env map[string]string, ar
 		"GITHUB_API_URL":      "http://127.0.0.1:1",
 		"GITHUB_REPOSITORY":   "acme/api",
 		"PATH":                os.Getenv("PATH"),
+		"GOMAXPROCS":          os.Getenv("GOMAXPROCS"),
 		"HOME":                dir,
 	}
 	for _, in := range spec.Inputs {
@@ -92,13 +101,20 @@ func runAction(t *testing.T, inputs map[string]string, env map[string]string, ar
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir // the runner starts the container in the workspace
 	cmd.Env = nil
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting the action: %v", err)
+	}
+	if while != nil {
+		go while(cmd.Process)
+	}
+	err = cmd.Wait()
 	run := actionRun{stdout: stdout.String(), stderr: stderr.String()}
 	var exitErr *exec.ExitError
 	switch {
@@ -174,6 +190,9 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 		"rate":     "50/1s",
 		"duration": "6s",
 		"max-p99":  "500ms",
+		// The generator's own check has its own tests; here the machine
+		// is shared with other tests under the race detector.
+		"fail-on-load-shortfall": "false",
 	}, map[string]string{"GITHUB_API_URL": githubNeverCalled(t)})
 
 	if run.exit != exitPass {
@@ -197,7 +216,7 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 			t.Errorf("output %s = %q, want a latency in milliseconds", name, run.outputs[name])
 		}
 	}
-	for _, section := range []string{"✅", "— pass", "### Thresholds", "`p(99)` (max-p99)", "### Latency", "### Targets", "`GET /health`", "`POST /orders`", "### Status codes", "| 200 OK |", "### Load generator"} {
+	for _, section := range []string{"✅", "— pass", "### Thresholds", "`p(99)` (max-p99)", "### Latency", "<summary>Per target (2)</summary>", "`GET /health`", "`POST /orders`", "### Status codes", "| 200 OK |", "### Load generator"} {
 		if !strings.Contains(run.summary, section) {
 			t.Errorf("summary lacks %q:\n%s", section, run.summary)
 		}
@@ -215,10 +234,11 @@ func TestPRCheckFailsWhenAThresholdBreaks(t *testing.T) {
 		}
 	})
 	run := runAction(t, map[string]string{
-		"targets":    server.URL + "/ok\n" + server.URL + "/flaky",
-		"rate":       "40/1s",
-		"duration":   "2s",
-		"thresholds": "error_rate<10%",
+		"targets":                server.URL + "/ok\n" + server.URL + "/flaky",
+		"rate":                   "40/1s",
+		"duration":               "2s",
+		"thresholds":             "error_rate<10%",
+		"fail-on-load-shortfall": "false",
 	}, nil)
 	if run.exit != exitBreach {
 		t.Fatalf("exit %d, want %d\nstderr:\n%s", run.exit, exitBreach, run.stderr)
@@ -282,7 +302,8 @@ func TestDemoRunsOutsideActions(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "demo", "--duration", "2s", "--ramp-up", "500ms")
+	cmd := exec.CommandContext(ctx, binary, "demo", "--duration", "2s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false")
+	cmd.Dir = t.TempDir()
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -295,5 +316,37 @@ func TestDemoRunsOutsideActions(t *testing.T) {
 	}
 	if bytes.Contains(out, []byte("::")) {
 		t.Errorf("demo outside Actions printed workflow commands:\n%s", out)
+	}
+}
+
+func TestAGeneratorStarvedOfCPUFailsTheCheck(t *testing.T) {
+	t.Parallel()
+	server, _ := countingServer(t, nil)
+	// A runner that stops scheduling the action for a second, as an
+	// overloaded machine does, makes it send a second's requests late.
+	freeze := func(p *os.Process) {
+		time.Sleep(time.Second)
+		if err := p.Signal(syscall.SIGSTOP); err != nil {
+			t.Errorf("SIGSTOP: %v", err)
+			return
+		}
+		time.Sleep(time.Second)
+		if err := p.Signal(syscall.SIGCONT); err != nil {
+			t.Errorf("SIGCONT: %v", err)
+		}
+	}
+	run := runActionWhile(t, freeze, map[string]string{
+		"targets":        server.URL,
+		"rate":           "200/1s",
+		"duration":       "4s",
+		"max-error-rate": "100%",
+	}, nil)
+	if run.exit != exitBreach {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitBreach, run.stdout, run.stderr)
+	}
+	for _, want := range []string{"load generator fell behind its schedule", "> [!WARNING]", "The generator **fell behind**"} {
+		if !strings.Contains(run.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, run.summary)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -8,10 +11,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/zerodowntime/deploy-load-check/internal/config"
 	"github.com/zerodowntime/deploy-load-check/internal/demo"
@@ -103,10 +108,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	generator, err := load.New(cfg.Targets, load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout})
+	generator, err := load.New(cfg.Targets, load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare})
 	if err != nil {
 		return err
 	}
+	results, err := openResults(cfg.ResultsFile)
+	if err != nil {
+		return err
+	}
+	defer results.Close()
 	names := make([]string, len(cfg.Targets))
 	for i, t := range cfg.Targets {
 		names[i] = t.Name
@@ -114,8 +124,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
-	recorder := stats.NewRecorder(time.Now(), names)
-	rep := &report.Report{Title: "PR check"}
+	loadStart := time.Now()
+	recorder := stats.NewRecorder(loadStart, names, stats.Options{VersionHeader: cfg.VersionHeader, DegradedErrorRate: cfg.DegradedErrorRate})
+	rep := &report.Report{Title: "PR check", FailOnShortfall: cfg.FailOnShortfall}
 	var deployErr error
 	if cfg.Deploy == nil {
 		logf("load: %d/%s on %d target(s) for %s (ramp-up %s, timeout %s)", cfg.Rate.Freq, cfg.Rate.Per, len(cfg.Targets), cfg.Duration, cfg.RampUp, cfg.Timeout)
@@ -126,12 +137,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		recorder.StartPhase("head")
 	}
 	healthc := make(chan load.Health, 1)
-	go func() { healthc <- generator.Run(loadCtx, recorder.Record) }()
+	go func() {
+		healthc <- generator.Run(loadCtx, func(res *vegeta.Result, hit load.Hit) {
+			recorder.Record(res, stats.Hit(hit))
+			results.add(res)
+		})
+	}()
 
 	if cfg.Deploy == nil {
 		sleep(ctx, cfg.Duration)
 	} else {
-		rep.Deploy, deployErr = deployTimeline(ctx, cfg.Deploy, deployer, recorder, logf)
+		rep.Deploy, deployErr = deployTimeline(ctx, cfg.Deploy, deployer, recorder, loadStart, logf)
 	}
 	stoppedAt := time.Now()
 	stopLoad()
@@ -139,8 +155,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	rep.Summary = recorder.Close(stoppedAt)
 	rep.Checks = verdict.Evaluate(cfg.Thresholds, rep.Summary)
 	summary := rep.Summary
-	if ctx.Err() != nil {
+	rep.Cancelled = ctx.Err() != nil
+	if rep.Cancelled {
 		rep.Title += " (cancelled)"
+	}
+	if err := results.Close(); err != nil {
+		return fmt.Errorf("input \"results-file\": write %q: %w", cfg.ResultsFile, err)
+	}
+	if cfg.ReportFile != "" {
+		if err := writeReport(cfg.ReportFile, rep); err != nil {
+			return fmt.Errorf("input \"report-file\": %w", err)
+		}
+		rep.ReportPath = cfg.ReportFile
 	}
 	if err := publish(rep, gh, getenv, stdout); err != nil {
 		return err
@@ -182,7 +208,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // the run followed to completion, the tail window. It returns what the
 // report shows of the deploy, and the error that kept it from completing,
 // if any.
-func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client, recorder *stats.Recorder, logf func(string, ...any)) (*report.Deploy, error) {
+func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client, recorder *stats.Recorder, loadStart time.Time, logf func(string, ...any)) (*report.Deploy, error) {
 	out := &report.Deploy{Workflow: deploySubject(d), Judged: d.FailOnDeployFailure}
 	if !sleep(ctx, d.Head) {
 		out.Problem = "cancelled before the deploy was dispatched"
@@ -190,6 +216,7 @@ func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client
 	}
 
 	dispatchedAt := recorder.StartPhase("deploy")
+	out.Dispatched = dispatchedAt.Sub(loadStart)
 	deployCtx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
 	run, err := client.Dispatch(deployCtx, deployRequest(d))
@@ -220,11 +247,38 @@ func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client
 	}
 	logf("deploy: run completed (%s) after %s; holding the load for %s of tail", run.Conclusion, out.Duration.Round(time.Second), d.Tail)
 
-	recorder.StartPhase("tail")
+	out.Completed = recorder.StartPhase("tail").Sub(loadStart)
+	out.Steps = deploySteps(ctx, client, d, run.ID, loadStart, logf)
 	if !sleep(ctx, d.Tail) {
 		return out, ctx.Err()
 	}
 	return out, nil
+}
+
+// deploySteps reads the run's jobs and places their steps on the load's
+// timeline, so a disruption can name the step that was running. Without
+// them the check still stands, so a failure here is only logged.
+func deploySteps(ctx context.Context, client *deploy.Client, d *config.Deploy, runID int64, loadStart time.Time, logf func(string, ...any)) []report.Step {
+	jobs, err := client.Jobs(ctx, d.Owner, d.Repo, runID)
+	if err != nil {
+		logf("deploy: could not read the run's jobs, so disruptions will not name deploy steps: %v", err)
+		return nil
+	}
+	var steps []report.Step
+	for _, job := range jobs {
+		for _, st := range job.Steps {
+			if st.StartedAt.IsZero() {
+				continue
+			}
+			step := report.Step{Job: job.Name, Name: st.Name, Start: st.StartedAt.Sub(loadStart), Conclusion: st.Conclusion}
+			if !st.CompletedAt.IsZero() {
+				step.End = st.CompletedAt.Sub(loadStart)
+			}
+			steps = append(steps, step)
+		}
+	}
+	slices.SortStableFunc(steps, func(a, b report.Step) int { return cmp.Compare(a.Start, b.Start) })
+	return steps
 }
 
 func deployRequest(d *config.Deploy) deploy.Request {
@@ -246,6 +300,63 @@ func deploySubject(d *config.Deploy) string {
 		return fmt.Sprintf("repository_dispatch %q to %s/%s", d.EventType, d.Owner, d.Repo)
 	}
 	return fmt.Sprintf("%s in %s/%s", d.Workflow, d.Owner, d.Repo)
+}
+
+// writeReport writes the JSON report to path.
+func writeReport(path string, rep *report.Report) error {
+	var buf bytes.Buffer
+	if err := report.WriteJSON(&buf, rep); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// resultsFile keeps every result in vegeta's own encoding, so that vegeta
+// report and vegeta plot read it. A nil *resultsFile keeps nothing.
+type resultsFile struct {
+	file *os.File
+	buf  *bufio.Writer
+	enc  vegeta.Encoder
+	err  error
+}
+
+func openResults(path string) (*resultsFile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("input \"results-file\": %w", err)
+	}
+	buf := bufio.NewWriter(f)
+	return &resultsFile{file: f, buf: buf, enc: vegeta.NewEncoder(buf)}, nil
+}
+
+func (r *resultsFile) add(res *vegeta.Result) {
+	if r == nil || r.err != nil {
+		return
+	}
+	// Response headers may carry cookies or tokens; vegeta's reports do
+	// not need them.
+	kept := *res
+	kept.Headers = nil
+	r.err = r.enc.Encode(&kept)
+}
+
+// Close flushes the file and reports the first error; it may be called
+// twice.
+func (r *resultsFile) Close() error {
+	if r == nil || r.file == nil {
+		return nil
+	}
+	if err := r.buf.Flush(); r.err == nil {
+		r.err = err
+	}
+	if err := r.file.Close(); r.err == nil {
+		r.err = err
+	}
+	r.file = nil
+	return r.err
 }
 
 // publish writes the job summary and the step outputs. Outside Actions the

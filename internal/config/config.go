@@ -10,6 +10,8 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +31,13 @@ type Config struct {
 	Duration   time.Duration // load time when no deploy is dispatched
 	Timeout    time.Duration
 	Thresholds []verdict.Threshold
+
+	FreshShare        float64 // of requests on fresh connections
+	DegradedErrorRate float64
+	VersionHeader     string
+	FailOnShortfall   bool
+	ReportFile        string
+	ResultsFile       string
 
 	// Deploy is nil in PR-check mode (no workflow, no event type).
 	Deploy *Deploy
@@ -104,6 +113,46 @@ func (p *parser) optionalLatency(input string) (time.Duration, bool) {
 	return d, true
 }
 
+func (p *parser) fraction(input string) float64 {
+	raw := p.src.Get(input)
+	if raw == "" {
+		return 0
+	}
+	f, err := verdict.ParseFraction(raw)
+	if err != nil {
+		p.fail(input, err)
+	}
+	return f
+}
+
+// path reads a file path to write. Directories must exist already: the
+// check must not scatter files over the workspace.
+func (p *parser) path(input string) string {
+	raw := p.src.Get(input)
+	if raw == "" {
+		return ""
+	}
+	if strings.ContainsAny(raw, "\x00\n") || strings.HasSuffix(raw, "/") {
+		p.fail(input, fmt.Errorf("%q is not a file path", raw))
+		return ""
+	}
+	if dir := filepath.Dir(raw); dir != "." {
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			p.fail(input, fmt.Errorf("%q is in %q, which is not a directory", raw, dir))
+		}
+	}
+	return raw
+}
+
+func validHeaderName(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func (p *parser) boolean(input string) bool {
 	raw := p.src.Get(input)
 	switch strings.ToLower(raw) {
@@ -157,6 +206,19 @@ func Parse(src *Source) (*Config, error) {
 		p.fail("thresholds", err)
 	}
 	c.Thresholds = append(c.Thresholds, more...)
+
+	c.FreshShare = p.fraction("fresh-connection-rate")
+	c.DegradedErrorRate = p.fraction("degraded-error-rate")
+	c.VersionHeader = src.Get("version-header")
+	if c.VersionHeader != "" && !validHeaderName(c.VersionHeader) {
+		p.fail("version-header", fmt.Errorf("%q is not a header name", c.VersionHeader))
+	}
+	c.FailOnShortfall = p.boolean("fail-on-load-shortfall")
+	c.ReportFile = p.path("report-file")
+	c.ResultsFile = p.path("results-file")
+	if c.ReportFile != "" && c.ReportFile == c.ResultsFile {
+		p.fail("results-file", fmt.Errorf("%q is also report-file; give each its own path", c.ResultsFile))
+	}
 
 	deploy := p.deploy()
 	if p.err != nil {

@@ -25,6 +25,11 @@ const (
 	// LateAfter is how far behind its due time a request may leave before
 	// it counts as late.
 	LateAfter = 10 * time.Millisecond
+	// MinHeld and MaxLagP99 bound a generator that can vouch for a deploy:
+	// it sent at least MinHeld of its schedule, and 99% of its requests
+	// left within MaxLagP99 of their due time.
+	MinHeld   = 0.99
+	MaxLagP99 = 100 * time.Millisecond
 )
 
 // Target is one request of the mix, already parsed and validated.
@@ -43,17 +48,28 @@ type Options struct {
 	RampUp     time.Duration
 	Timeout    time.Duration
 	MaxWorkers uint64
+	// FreshShare is the fraction of requests sent on a new connection
+	// each, without keep-alive, from 0 to 1.
+	FreshShare float64
+}
+
+// Hit says what the generator knows of a result beyond vegeta's fields.
+type Hit struct {
+	Target        int  // index into the targets, -1 if unknown
+	Fresh         bool // sent on a fresh connection
+	SilentRetried bool // net/http retried it on a new connection after a reused one failed
 }
 
 // Generator sends the load. Run it once: vegeta's attacker cannot be
 // restarted, and a new attacker would lose the warm connection pool.
 type Generator struct {
-	targets  []Target
-	index    map[string]int
-	pacer    Pacer
-	attacker *vegeta.Attacker
-	workers  uint64
-	used     atomic.Bool
+	targets   []Target
+	index     map[string]int
+	pacer     Pacer
+	attacker  *vegeta.Attacker
+	transport *transport
+	workers   uint64
+	used      atomic.Bool
 }
 
 // New returns a generator for targets. Each target must have a distinct
@@ -75,19 +91,25 @@ func New(targets []Target, opts Options) (*Generator, error) {
 	for i, t := range targets {
 		index[targetKey(t.Method, t.URL)] = i
 	}
+	if opts.FreshShare < 0 || opts.FreshShare > 1 {
+		return nil, errors.New("load: fresh connection share must be between 0 and 1")
+	}
+	tr := newTransport(opts.FreshShare)
 	attacker := vegeta.NewAttacker(
-		vegeta.Timeout(opts.Timeout),
+		// The client goes first: vegeta's transport options would assume
+		// their own *http.Transport.
+		vegeta.Client(&http.Client{Timeout: opts.Timeout, Transport: tr}),
 		vegeta.MaxWorkers(opts.MaxWorkers),
-		vegeta.KeepAlive(true),
 		// Bodies are drained but not kept: a long run must not hold them.
 		vegeta.MaxBody(0),
 	)
 	return &Generator{
-		targets:  targets,
-		index:    index,
-		pacer:    Pacer{Steady: opts.Rate, RampUp: opts.RampUp},
-		attacker: attacker,
-		workers:  opts.MaxWorkers,
+		targets:   targets,
+		index:     index,
+		pacer:     Pacer{Steady: opts.Rate, RampUp: opts.RampUp},
+		attacker:  attacker,
+		transport: tr,
+		workers:   opts.MaxWorkers,
 	}, nil
 }
 
@@ -104,6 +126,15 @@ type Health struct {
 	LagMax   time.Duration
 	Workers  uint64 // the worker cap
 	Complete bool   // false if Run ended before its context was done
+	// SilentRetries counts requests net/http sent again on a new
+	// connection because a reused one had been closed by the server.
+	SilentRetries uint64
+}
+
+// Reliable reports whether the generator kept its schedule well enough to
+// vouch for what it measured.
+func (h Health) Reliable() bool {
+	return h.Held() >= MinHeld && h.LagP99 <= MaxLagP99
 }
 
 // Unsent is how many scheduled requests were never sent.
@@ -131,10 +162,10 @@ func (h Health) Held() float64 {
 }
 
 // Run sends load until ctx is done and hands each result to record, from a
-// single goroutine, with the index of the target it hit (-1 if unknown).
+// single goroutine, with what is known of how it was sent.
 // Requests in flight when ctx ends are awaited, so Run returns at most one
 // request timeout after ctx is done.
-func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, target int)) Health {
+func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit Hit)) Health {
 	health := Health{Rate: g.pacer.Steady, Workers: g.workers}
 	if g.used.Swap(true) {
 		return health
@@ -159,8 +190,13 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, tar
 			health.Late++
 		}
 		_ = lag.RecordValue(min(behind.Microseconds(), lag.HighestTrackableValue()))
-		record(res, g.targetOf(res))
+		record(res, Hit{
+			Target:        g.targetOf(res),
+			Fresh:         g.transport.isFresh(res.Seq),
+			SilentRetried: g.transport.wasRetried(res.Seq),
+		})
 	}
+	g.transport.closeIdle()
 
 	elapsed := time.Duration(stoppedAfter.Load())
 	health.Complete = elapsed > 0
@@ -172,6 +208,7 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, tar
 	health.LagP50 = time.Duration(lag.ValueAtQuantile(50)) * time.Microsecond
 	health.LagP99 = time.Duration(lag.ValueAtQuantile(99)) * time.Microsecond
 	health.LagMax = time.Duration(lag.Max()) * time.Microsecond
+	health.SilentRetries = g.transport.retries.Load()
 	return health
 }
 

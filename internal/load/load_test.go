@@ -91,10 +91,10 @@ func TestGeneratorHoldsTheRateAndAttributesTargets(t *testing.T) {
 	var mu sync.Mutex
 	byTarget := map[int]int{}
 	codes := map[uint16]int{}
-	health := g.Run(ctx, func(res *vegeta.Result, target int) {
+	health := g.Run(ctx, func(res *vegeta.Result, hit Hit) {
 		mu.Lock()
 		defer mu.Unlock()
-		byTarget[target]++
+		byTarget[hit.Target]++
 		codes[res.Code]++
 	})
 
@@ -114,7 +114,7 @@ func TestGeneratorHoldsTheRateAndAttributesTargets(t *testing.T) {
 		t.Errorf("codes %v, want 200 for /a and 503 for /b", codes)
 	}
 	// A second Run must not send anything.
-	if again := g.Run(context.Background(), func(*vegeta.Result, int) { t.Error("second Run sent a request") }); again.Sent != 0 {
+	if again := g.Run(context.Background(), func(*vegeta.Result, Hit) { t.Error("second Run sent a request") }); again.Sent != 0 {
 		t.Errorf("second Run sent %d", again.Sent)
 	}
 }
@@ -134,11 +134,14 @@ func TestGeneratorCappedInWorkersReportsItFellBehind(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	health := g.Run(ctx, func(*vegeta.Result, int) {})
+	health := g.Run(ctx, func(*vegeta.Result, Hit) {})
 	if health.Held() > 0.5 {
 		t.Errorf("held %.2f of the schedule with one worker, want well under half", health.Held())
 	}
 	if health.Late == 0 || health.LagP99 < 100*time.Millisecond {
 		t.Errorf("late %d, lag p99 %s; want late requests and a long lag", health.Late, health.LagP99)
+	}
+	if health.Reliable() {
+		t.Error("a generator capped at one worker was judged reliable")
 	}
 }

@@ -21,6 +21,12 @@ type Report struct {
 	Checks  []verdict.Check
 	Health  load.Health
 	Deploy  *Deploy // nil in PR-check mode
+	// FailOnShortfall makes a generator that could not keep its schedule
+	// fail the check.
+	FailOnShortfall bool
+	// ReportPath is where the JSON report was written, for the outputs.
+	ReportPath string
+	Cancelled  bool
 }
 
 // Deploy is the deploy run as the report shows it.
@@ -31,10 +37,37 @@ type Deploy struct {
 	Status     string
 	Conclusion string
 	Duration   time.Duration
+	// Dispatched and Completed are since the start of the load; Completed
+	// is zero until the run completes.
+	Dispatched, Completed time.Duration
+	// Steps are the run's job steps placed on the load's timeline.
+	Steps []Step
 	// Judged is true when a conclusion other than success fails the check.
 	Judged bool
 	// Problem, when set, says why the deploy could not be followed to the end.
 	Problem string
+}
+
+// Step is one step of the deploy run, with times since the start of the
+// load (GitHub's clock, so within its skew of ours).
+type Step struct {
+	Job, Name  string
+	Start, End time.Duration
+	Conclusion string
+}
+
+// stepsAt names the steps that were running at t.
+func (d *Deploy) stepsAt(t time.Duration) []string {
+	if d == nil {
+		return nil
+	}
+	var names []string
+	for _, s := range d.Steps {
+		if s.Start <= t && (t < s.End || s.End == 0) {
+			names = append(names, s.Name)
+		}
+	}
+	return names
 }
 
 // Failed reports whether the deploy makes the check fail.
@@ -45,10 +78,14 @@ func (d *Deploy) Failed() bool {
 	return d.Problem != "" || d.Judged && d.Conclusion != "success"
 }
 
-// Passed reports whether the check passes: every threshold held and the
-// deploy, when judged, succeeded.
+// Passed reports whether the check passes: every threshold held, the
+// deploy, when judged, succeeded, and the generator kept its schedule.
 func (r *Report) Passed() bool {
-	return verdict.Passed(r.Checks) && !r.Deploy.Failed()
+	return verdict.Passed(r.Checks) && !r.Deploy.Failed() && !r.shortfall() && !r.Cancelled
+}
+
+func (r *Report) shortfall() bool {
+	return r.FailOnShortfall && !r.Health.Reliable()
 }
 
 // Verdict is "pass" or "fail".
@@ -62,10 +99,22 @@ func (r *Report) Verdict() string {
 // Reasons lists why the check failed, one sentence each; empty on a pass.
 func (r *Report) Reasons() []string {
 	var out []string
+	if r.Cancelled {
+		out = append(out, "the check was cancelled before it finished; the figures cover the load sent until then")
+	}
 	for _, c := range r.Checks {
-		if !c.Pass {
-			out = append(out, fmt.Sprintf("%s was %s; the limit is %s %s (%s)", c.Name(), c.Format(c.Observed), c.Op, c.Format(c.Limit), c.Source))
+		if c.Pass {
+			continue
 		}
+		if c.Metric == verdict.Downtime {
+			out = append(out, fmt.Sprintf("%s without a successful response%s; the limit is %s %s (%s)",
+				dur(r.Summary.LongestDowntime), r.whereLongest(), c.Op, c.Format(c.Limit), c.Source))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s was %s; the limit is %s %s (%s)", c.Name(), c.Format(c.Observed), c.Op, c.Format(c.Limit), c.Source))
+	}
+	if r.shortfall() {
+		out = append(out, "the load generator fell behind its schedule, so it cannot vouch for the deploy")
 	}
 	if d := r.Deploy; d.Failed() {
 		switch {
@@ -76,6 +125,45 @@ func (r *Report) Reasons() []string {
 		}
 	}
 	return out
+}
+
+// longestWindow returns the longest window without a success.
+func (r *Report) longestWindow() (stats.Window, bool) {
+	var longest stats.Window
+	found := false
+	for _, w := range r.Summary.Windows {
+		if !found || w.Duration() > longest.Duration() {
+			longest, found = w, true
+		}
+	}
+	return longest, found
+}
+
+// whereLongest places the longest window: when, and during which step.
+func (r *Report) whereLongest() string {
+	w, ok := r.longestWindow()
+	if !ok {
+		return ""
+	}
+	where := " from " + r.at(w.Start)
+	if steps := r.Deploy.stepsAt(w.Start); len(steps) > 0 {
+		where += fmt.Sprintf(" during %q", strings.Join(steps, `", "`))
+	}
+	return where
+}
+
+// at writes a time since the start of the load, relative to the dispatch
+// when there was one.
+func (r *Report) at(t time.Duration) string {
+	if d := r.Deploy; d != nil && d.Dispatched > 0 {
+		rel := t - d.Dispatched
+		sign := "+"
+		if rel < 0 {
+			sign, rel = "−", -rel
+		}
+		return "T" + sign + clock(rel)
+	}
+	return clock(t)
 }
 
 // Output is one step output.
@@ -99,6 +187,7 @@ func (r *Report) Outputs() []Output {
 		{"deploy-run-id", ""},
 		{"deploy-run-url", ""},
 		{"deploy-conclusion", ""},
+		{"report", r.ReportPath},
 	}
 	if d := r.Deploy; d != nil {
 		if d.RunID != 0 {

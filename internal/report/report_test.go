@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func outageRun(t *testing.T) *Report {
 	t.Helper()
 	start := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	r := stats.NewRecorder(start, []string{"GET /health", "POST /orders"})
+	r := stats.NewRecorder(start, []string{"GET /health", "POST /orders"}, stats.Options{})
 	for i := range 500 {
 		at := time.Duration(i) * 20 * time.Millisecond
 		res := &vegeta.Result{Seq: uint64(i), Timestamp: start.Add(at), Latency: time.Duration(2+i%7) * time.Millisecond, Code: 200}
@@ -30,7 +30,7 @@ func outageRun(t *testing.T) *Report {
 			res.Code, res.Latency = 0, 300*time.Microsecond
 			res.Error = `Get "http://127.0.0.1:8080/health": dial tcp 127.0.0.1:8080: connect: connection refused`
 		}
-		r.Record(res, i%2)
+		r.Record(res, stats.Hit{Target: i % 2})
 	}
 	summary := r.Close(start.Add(10 * time.Second))
 	var thresholds []verdict.Threshold

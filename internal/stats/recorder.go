@@ -44,6 +44,44 @@ type Recorder struct {
 
 	timeline timeline
 	downtime downtime
+	modes    [2]mode // by Hit.Fresh: keep-alive, fresh
+
+	opts     Options
+	versions []versionCount
+}
+
+// Options tune a Recorder. The zero value works.
+type Options struct {
+	// VersionHeader names a response header that carries the version of
+	// the server that answered, such as X-Version.
+	VersionHeader string
+	// DegradedErrorRate is the error rate above which a second counts as
+	// degraded, from 0 to 1; 0 turns degraded seconds off.
+	DegradedErrorRate float64
+}
+
+// Hit says what the load generator knows of a result beyond vegeta's
+// fields.
+type Hit struct {
+	Target        int  // index into the target names, -1 if unknown
+	Fresh         bool // sent on a fresh connection rather than a kept-alive one
+	SilentRetried bool // net/http sent it again after a reused connection failed
+}
+
+// mode is the share of one connection mode.
+type mode struct {
+	aggregate *Aggregate
+	downtime  downtime
+	retries   int64
+}
+
+// maxVersions bounds the versions told apart; later ones count as "other".
+const maxVersions = 32
+
+type versionCount struct {
+	name               string
+	first, last        time.Duration
+	requests, failures int64
 }
 
 type errorCount struct {
@@ -65,19 +103,26 @@ type outcome struct {
 	latency time.Duration
 	code    uint16
 	class   Class
+	fresh   bool
+	retried bool
+	version int8 // index into versions, -1 for none
 }
 
 // NewRecorder returns a recorder whose timeline starts at start, with one
 // aggregate per target name.
-func NewRecorder(start time.Time, targetNames []string) *Recorder {
+func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder {
 	r := &Recorder{
 		start:   start,
 		overall: newAggregate(),
 		names:   slices.Clone(targetNames),
 		codes:   make(map[uint16]int64),
+		opts:    opts,
 	}
 	for range targetNames {
 		r.targets = append(r.targets, newAggregate())
+	}
+	for i := range r.modes {
+		r.modes[i].aggregate = newAggregate()
 	}
 	r.timeline.hist = newHistogram()
 	return r
@@ -94,17 +139,23 @@ func (r *Recorder) StartPhase(name string) time.Time {
 	return now
 }
 
-// Record counts one result. target is the index of the target it hit, or
-// -1 when it is not known.
-func (r *Recorder) Record(res *vegeta.Result, target int) {
+// Record counts one result.
+func (r *Recorder) Record(res *vegeta.Result, hit Hit) {
 	o := outcome{
 		seq:     res.Seq,
 		sent:    res.Timestamp.Sub(r.start),
 		latency: res.Latency,
 		code:    res.Code,
 		class:   Classify(res.Code, res.Error),
+		fresh:   hit.Fresh,
+		retried: hit.SilentRetried,
+		version: -1,
 	}
 	ok := o.class == ClassNone
+	var version string
+	if r.opts.VersionHeader != "" && res.Headers != nil {
+		version = res.Headers.Get(r.opts.VersionHeader)
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -112,8 +163,16 @@ func (r *Recorder) Record(res *vegeta.Result, target int) {
 		return
 	}
 	r.overall.add(o.latency, ok)
-	if target >= 0 && target < len(r.targets) {
-		r.targets[target].add(o.latency, ok)
+	if hit.Target >= 0 && hit.Target < len(r.targets) {
+		r.targets[hit.Target].add(o.latency, ok)
+	}
+	m := &r.modes[modeIndex(hit.Fresh)]
+	m.aggregate.add(o.latency, ok)
+	if hit.SilentRetried {
+		m.retries++
+	}
+	if version != "" {
+		o.version = r.countVersion(version, o.sent, ok)
 	}
 	if p := r.phaseAt(o.sent); p != nil {
 		p.aggregate.add(o.latency, ok)
@@ -140,6 +199,64 @@ func (r *Recorder) inOrder(o outcome) {
 	if w, closed := r.downtime.add(o); closed {
 		r.noteWindow(w)
 	}
+	r.modes[modeIndex(o.fresh)].downtime.add(o)
+}
+
+// versionsByFirstAnswer lists the versions in the order they first
+// answered, and renumbers the timeline's version bits to match.
+func (r *Recorder) versionsByFirstAnswer() []VersionSummary {
+	order := make([]int, len(r.versions))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(r.versions[a].first, r.versions[b].first) })
+	renumber := make([]int, len(order))
+	out := make([]VersionSummary, len(order))
+	for to, from := range order {
+		renumber[from] = to
+		v := r.versions[from]
+		out[to] = VersionSummary{Name: v.name, First: v.first, Last: v.last, Requests: v.requests, Failures: v.failures}
+	}
+	for i := range r.timeline.seconds {
+		sec := &r.timeline.seconds[i]
+		var bits uint32
+		for from, to := range renumber {
+			if sec.Versions&(1<<uint(from)) != 0 {
+				bits |= 1 << uint(to)
+			}
+		}
+		sec.Versions = bits
+	}
+	return out
+}
+
+func modeIndex(fresh bool) int {
+	if fresh {
+		return 1
+	}
+	return 0
+}
+
+// countVersion counts an answer of version, returning its index.
+func (r *Recorder) countVersion(name string, sent time.Duration, ok bool) int8 {
+	i := slices.IndexFunc(r.versions, func(v versionCount) bool { return v.name == name })
+	if i < 0 {
+		if len(r.versions) == maxVersions-1 {
+			name = "other"
+			i = slices.IndexFunc(r.versions, func(v versionCount) bool { return v.name == name })
+		}
+		if i < 0 {
+			r.versions = append(r.versions, versionCount{name: name, first: sent, last: sent})
+			i = len(r.versions) - 1
+		}
+	}
+	v := &r.versions[i]
+	v.first, v.last = min(v.first, sent), max(v.last, sent)
+	v.requests++
+	if !ok {
+		v.failures++
+	}
+	return int8(i)
 }
 
 func (r *Recorder) noteWindow(w Window) {
@@ -176,6 +293,9 @@ func (r *Recorder) Close(end time.Time) *Summary {
 	if w, open := r.downtime.close(elapsed); open {
 		r.noteWindow(w)
 	}
+	for i := range r.modes {
+		r.modes[i].downtime.close(elapsed)
+	}
 	r.timeline.close()
 
 	s := &Summary{
@@ -193,6 +313,15 @@ func (r *Recorder) Close(end time.Time) *Summary {
 	for i, name := range r.names {
 		s.Targets = append(s.Targets, TargetSummary{Name: name, Aggregate: r.targets[i]})
 	}
+	for i, name := range []string{"keep-alive", "fresh"} {
+		m := &r.modes[i]
+		s.Modes = append(s.Modes, ModeSummary{
+			Name: name, Aggregate: m.aggregate, SilentRetries: m.retries,
+			LongestDowntime: m.downtime.longest, WindowCount: m.downtime.count, Disrupted: m.downtime.total,
+		})
+	}
+	s.Versions = r.versionsByFirstAnswer()
+	s.Degraded = degradedWindows(s.Seconds, r.opts.DegradedErrorRate)
 	for i, p := range r.phases {
 		ps := PhaseSummary{Name: p.name, Start: p.start, End: elapsed, Aggregate: p.aggregate, Downtime: p.downtime}
 		if i+1 < len(r.phases) {
@@ -236,11 +365,13 @@ type timeline struct {
 
 // Second is one second of the run, by send time.
 type Second struct {
-	Requests  int64
-	Failures  int64
-	ByClass   [numClasses]int64
-	P50, P99  time.Duration
-	latencies bool
+	Requests      int64
+	Failures      int64
+	ByClass       [numClasses]int64
+	SilentRetries int64
+	Versions      uint32 // bit i set: Summary.Versions[i] answered in this second
+	P50, P99      time.Duration
+	latencies     bool
 }
 
 func (t *timeline) add(o outcome) {
@@ -257,6 +388,12 @@ func (t *timeline) add(o outcome) {
 	if o.class != ClassNone {
 		s.Failures++
 		s.ByClass[o.class]++
+	}
+	if o.retried {
+		s.SilentRetries++
+	}
+	if o.version >= 0 {
+		s.Versions |= 1 << uint(o.version)
 	}
 	if i == len(t.seconds)-1 {
 		recordLatency(t.hist, o.latency)

@@ -37,9 +37,9 @@ func TestDowntimeWindowSpansFirstFailureToNextSuccess(t *testing.T) {
 	// Requests 100..249 fail: 150 requests, 3 s at 50/s.
 	results := schedule(500, interval, func(i int) bool { return i >= 100 && i < 250 })
 
-	r := NewRecorder(epoch, []string{"GET /"})
+	r := NewRecorder(epoch, []string{"GET /"}, Options{})
 	for _, res := range results {
-		r.Record(res, 0)
+		r.Record(res, Hit{})
 	}
 	s := r.Close(epoch.Add(10 * time.Second))
 
@@ -79,9 +79,9 @@ func TestOutOfOrderArrivalGivesTheSameAnswer(t *testing.T) {
 	}
 
 	summarize := func(results []*vegeta.Result) *Summary {
-		r := NewRecorder(epoch, []string{"GET /"})
+		r := NewRecorder(epoch, []string{"GET /"}, Options{})
 		for _, res := range results {
-			r.Record(res, 0)
+			r.Record(res, Hit{})
 		}
 		return r.Close(epoch.Add(10 * time.Second))
 	}
@@ -114,9 +114,9 @@ func isolatedFailures(n int, down func(int) bool) []int {
 func TestOutageAtTheEndStaysOpenUntilTheLoadStops(t *testing.T) {
 	t.Parallel()
 	results := schedule(100, 10*time.Millisecond, func(i int) bool { return i >= 80 })
-	r := NewRecorder(epoch, nil)
+	r := NewRecorder(epoch, nil, Options{})
 	for _, res := range results {
-		r.Record(res, -1)
+		r.Record(res, Hit{Target: -1})
 	}
 	s := r.Close(epoch.Add(time.Second))
 	if len(s.Windows) != 1 || !s.Windows[0].Open {
@@ -130,13 +130,13 @@ func TestOutageAtTheEndStaysOpenUntilTheLoadStops(t *testing.T) {
 func TestTimelineCountsEachSecondBySendTime(t *testing.T) {
 	t.Parallel()
 	// 3 s at 10/s; second 1 fails entirely with 503s.
-	r := NewRecorder(epoch, []string{"GET /"})
+	r := NewRecorder(epoch, []string{"GET /"}, Options{})
 	for i := range 30 {
 		code, errText := uint16(200), ""
 		if i >= 10 && i < 20 {
 			code, errText = 503, "503 Service Unavailable"
 		}
-		r.Record(result(uint64(i), time.Duration(i)*100*time.Millisecond, time.Duration(i+1)*time.Millisecond, code, errText), 0)
+		r.Record(result(uint64(i), time.Duration(i)*100*time.Millisecond, time.Duration(i+1)*time.Millisecond, code, errText), Hit{})
 	}
 	s := r.Close(epoch.Add(3 * time.Second))
 	if len(s.Seconds) != 3 {
@@ -169,13 +169,13 @@ func TestTimelineCountsEachSecondBySendTime(t *testing.T) {
 func TestPhasesSplitByTheMomentTheyStart(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	r := NewRecorder(start, []string{"GET /"})
+	r := NewRecorder(start, []string{"GET /"}, Options{})
 	r.StartPhase("head")
-	r.Record(&vegeta.Result{Seq: 0, Timestamp: time.Now(), Latency: time.Millisecond, Code: 200}, 0)
+	r.Record(&vegeta.Result{Seq: 0, Timestamp: time.Now(), Latency: time.Millisecond, Code: 200}, Hit{})
 	time.Sleep(2 * time.Millisecond)
 	r.StartPhase("deploy")
-	r.Record(&vegeta.Result{Seq: 1, Timestamp: time.Now(), Latency: time.Millisecond, Code: 502, Error: "502 Bad Gateway"}, 0)
-	r.Record(&vegeta.Result{Seq: 2, Timestamp: time.Now(), Latency: time.Millisecond, Code: 200}, 0)
+	r.Record(&vegeta.Result{Seq: 1, Timestamp: time.Now(), Latency: time.Millisecond, Code: 502, Error: "502 Bad Gateway"}, Hit{})
+	r.Record(&vegeta.Result{Seq: 2, Timestamp: time.Now(), Latency: time.Millisecond, Code: 200}, Hit{})
 	s := r.Close(time.Now())
 	if len(s.Phases) != 2 {
 		t.Fatalf("phases = %d, want 2", len(s.Phases))
@@ -194,9 +194,9 @@ func TestWindowListKeepsTheLongest(t *testing.T) {
 	// Every other request fails: one short window each, plus one long one.
 	n := 2*MaxWindows*3 + 100
 	results := schedule(n, time.Millisecond, func(i int) bool { return i%2 == 1 || (i >= 50 && i < 90) })
-	r := NewRecorder(epoch, nil)
+	r := NewRecorder(epoch, nil, Options{})
 	for _, res := range results {
-		r.Record(res, -1)
+		r.Record(res, Hit{Target: -1})
 	}
 	s := r.Close(epoch.Add(time.Duration(n) * time.Millisecond))
 	if len(s.Windows) != MaxWindows {
@@ -240,5 +240,105 @@ func TestClassify(t *testing.T) {
 		if got := Classify(tt.code, tt.err); got != tt.want {
 			t.Errorf("Classify(%d, %q) = %s, want %s", tt.code, tt.err, got, tt.want)
 		}
+	}
+}
+
+func TestEachConnectionModeHasItsOwnDowntime(t *testing.T) {
+	t.Parallel()
+	// Every fifth request goes on a fresh connection. From 1 s to 3 s new
+	// connections are refused while kept-alive ones are still served.
+	r := NewRecorder(epoch, []string{"GET /"}, Options{})
+	for i := range 250 {
+		at := time.Duration(i) * 20 * time.Millisecond
+		fresh := i%5 == 0
+		res := result(uint64(i), at, time.Millisecond, 200, "")
+		if fresh && at >= time.Second && at < 3*time.Second {
+			res = result(uint64(i), at, time.Millisecond, 0, "dial tcp 127.0.0.1:1: connect: connection refused")
+		}
+		r.Record(res, Hit{Fresh: fresh, SilentRetried: i == 7})
+	}
+	s := r.Close(epoch.Add(5 * time.Second))
+	keepAlive, fresh := s.Modes[0], s.Modes[1]
+	if keepAlive.Name != "keep-alive" || fresh.Name != "fresh" {
+		t.Fatalf("modes = %s, %s", keepAlive.Name, fresh.Name)
+	}
+	if keepAlive.Requests != 200 || fresh.Requests != 50 {
+		t.Errorf("requests keep-alive %d, fresh %d; want 200, 50", keepAlive.Requests, fresh.Requests)
+	}
+	if keepAlive.LongestDowntime != 0 || keepAlive.Failures != 0 {
+		t.Errorf("keep-alive downtime %s, failures %d; want none", keepAlive.LongestDowntime, keepAlive.Failures)
+	}
+	if fresh.LongestDowntime != 2*time.Second {
+		t.Errorf("fresh downtime %s, want 2s (exact to one fresh request interval, 100ms)", fresh.LongestDowntime)
+	}
+	if s.LongestDowntime > 20*time.Millisecond {
+		t.Errorf("overall downtime %s; keep-alive requests kept succeeding, so want one request interval at most", s.LongestDowntime)
+	}
+	if keepAlive.SilentRetries != 1 || s.Seconds[0].SilentRetries != 1 {
+		t.Errorf("silent retries: mode %d, second 0 %d; want 1, 1", keepAlive.SilentRetries, s.Seconds[0].SilentRetries)
+	}
+}
+
+func TestVersionHeaderShowsTheCutOver(t *testing.T) {
+	t.Parallel()
+	var results []*vegeta.Result
+	for i := range 100 {
+		at := time.Duration(i) * 40 * time.Millisecond // 4 s at 25/s
+		version := "v1"
+		if at >= 1500*time.Millisecond && (i%2 == 0 || at >= 2*time.Second) {
+			version = "v2"
+		}
+		res := result(uint64(i), at, time.Millisecond, 200, "")
+		res.Headers = map[string][]string{"X-Version": {version}}
+		if i == 30 {
+			res = result(uint64(i), at, time.Millisecond, 0, "EOF") // no answer, no version
+		}
+		results = append(results, res)
+	}
+	r := NewRecorder(epoch, nil, Options{VersionHeader: "X-Version"})
+	// Results arrive newest first: the versions are still ordered by
+	// when they first answered.
+	for i := len(results) - 1; i >= 0; i-- {
+		r.Record(results[i], Hit{Target: -1})
+	}
+	s := r.Close(epoch.Add(4 * time.Second))
+
+	want := []VersionSummary{
+		{Name: "v1", First: 0, Last: 1960 * time.Millisecond, Requests: 43, Failures: 0},
+		{Name: "v2", First: 1520 * time.Millisecond, Last: 3960 * time.Millisecond, Requests: 56, Failures: 0},
+	}
+	if diff := cmp.Diff(want, s.Versions); diff != "" {
+		t.Errorf("versions (-want +got):\n%s", diff)
+	}
+	old, next, ok := s.CutOver()
+	if !ok || old.Name != "v1" || next.Name != "v2" {
+		t.Errorf("CutOver = %s, %s, %v; want v1, v2, true", old.Name, next.Name, ok)
+	}
+	// Second 0 heard only v1, second 1 both, second 3 only v2.
+	if s.Seconds[0].Versions != 0b01 || s.Seconds[1].Versions != 0b11 || s.Seconds[3].Versions != 0b10 {
+		t.Errorf("version bits by second = %b %b %b", s.Seconds[0].Versions, s.Seconds[1].Versions, s.Seconds[3].Versions)
+	}
+}
+
+func TestDegradedSecondsMergeIntoWindows(t *testing.T) {
+	t.Parallel()
+	seconds := []Second{
+		{Requests: 10, Failures: 0},
+		{Requests: 10, Failures: 2},
+		{Requests: 10, Failures: 5},
+		{Requests: 10, Failures: 1},
+		{Requests: 0},
+		{Requests: 10, Failures: 10},
+	}
+	got := degradedWindows(seconds, 0.1)
+	want := []Degraded{
+		{Start: time.Second, End: 3 * time.Second, Requests: 20, Failures: 7, WorstRate: 0.5},
+		{Start: 5 * time.Second, End: 6 * time.Second, Requests: 10, Failures: 10, WorstRate: 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("degraded windows (-want +got):\n%s", diff)
+	}
+	if got := degradedWindows(seconds, 0); got != nil {
+		t.Errorf("level 0 gives %v, want none", got)
 	}
 }

@@ -9,12 +9,15 @@ type Summary struct {
 	Start   time.Time
 	Elapsed time.Duration // from the start to the moment the load stopped
 
-	Overall *Aggregate
-	Targets []TargetSummary
-	Phases  []PhaseSummary
-	Codes   []CodeCount  // by code; 0 means no answer
-	Errors  []ErrorCount // most frequent first
-	Seconds []Second     // by send time, from the start
+	Overall  *Aggregate
+	Targets  []TargetSummary
+	Phases   []PhaseSummary
+	Modes    []ModeSummary    // keep-alive, then fresh connections
+	Versions []VersionSummary // in the order they first answered
+	Degraded []Degraded       // runs of seconds above the degraded error rate
+	Codes    []CodeCount      // by code; 0 means no answer
+	Errors   []ErrorCount     // most frequent first
+	Seconds  []Second         // by send time, from the start
 
 	// Windows with no successful request, in time order (the longest
 	// MaxWindows of them); the other fields cover every window.
@@ -38,6 +41,76 @@ type PhaseSummary struct {
 	Start, End time.Duration // since the start of the load
 	*Aggregate
 	Downtime time.Duration // the longest window's overlap with the phase
+}
+
+// ModeSummary is the share of one connection mode: requests on kept-alive
+// connections, or each on a fresh connection.
+type ModeSummary struct {
+	Name string
+	*Aggregate
+	SilentRetries   int64
+	LongestDowntime time.Duration
+	WindowCount     int64
+	Disrupted       time.Duration
+}
+
+// VersionSummary is what one version of the server answered, as told by
+// the version header. Times are send times since the start.
+type VersionSummary struct {
+	Name               string
+	First, Last        time.Duration
+	Requests, Failures int64
+}
+
+// CutOver returns the version that answered first (old) and the one that
+// answered last (new). ok is false when only one version answered.
+func (s *Summary) CutOver() (old, new VersionSummary, ok bool) {
+	if len(s.Versions) < 2 {
+		return VersionSummary{}, VersionSummary{}, false
+	}
+	old, new = s.Versions[0], s.Versions[0]
+	for _, v := range s.Versions[1:] {
+		if v.Last > new.Last {
+			new = v
+		}
+	}
+	return old, new, old.Name != new.Name
+}
+
+// Degraded is a run of whole seconds whose error rate was above the
+// degraded level. Times are since the start.
+type Degraded struct {
+	Start, End         time.Duration
+	Requests, Failures int64
+	WorstRate          float64
+}
+
+func degradedWindows(seconds []Second, level float64) []Degraded {
+	if level <= 0 {
+		return nil
+	}
+	var out []Degraded
+	var current *Degraded
+	for i, sec := range seconds {
+		rate := 0.0
+		if sec.Requests > 0 {
+			rate = float64(sec.Failures) / float64(sec.Requests)
+		}
+		if sec.Requests == 0 || rate <= level {
+			current = nil
+			continue
+		}
+		at := time.Duration(i) * time.Second
+		if current == nil {
+			out = append(out, Degraded{Start: at})
+			current = &out[len(out)-1]
+		}
+		current.End = at + time.Second
+		current.Requests += sec.Requests
+		current.Failures += sec.Failures
+		current.WorstRate = max(current.WorstRate, rate)
+	}
+	return out
 }
 
 // CodeCount is how often a status code was answered.

@@ -1,0 +1,93 @@
+package load
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// seqHeader is the header vegeta numbers each request with; it is how the
+// transport and the results consumer agree on which request is which.
+const seqHeader = "X-Vegeta-Seq"
+
+// retryRing remembers which recent requests were silently retried. It is
+// indexed by sequence number; its size is far above the number of requests
+// that can be in flight together (DefaultMaxWorkers).
+const retryRing = 1 << 16
+
+// transport sends part of the load on fresh connections, as new clients
+// arrive, and the rest on kept-alive ones, as a busy client's do. Keep-alive
+// reuse hides a server that drains badly: net/http retries an idempotent
+// request on a new connection when a reused one turns out to be closed, so
+// a GET never shows the error a browser, a POST or a new client would. The
+// transport counts those silent retries with httptrace.
+type transport struct {
+	keepAlive *http.Transport
+	fresh     *http.Transport
+	share     float64 // of requests sent on fresh connections
+
+	retries atomic.Uint64
+	retried [retryRing]atomic.Uint64 // seq+1 of a retried request, by seq % retryRing
+}
+
+func newTransport(share float64) *transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	base := func() *http.Transport {
+		return &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         dialer.DialContext,
+			TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+			MaxIdleConnsPerHost: 10_000,
+			IdleConnTimeout:     90 * time.Second,
+		}
+	}
+	fresh := base()
+	fresh.DisableKeepAlives = true
+	return &transport{keepAlive: base(), fresh: fresh, share: share}
+}
+
+// isFresh says whether request seq goes on a fresh connection. The choice
+// depends on seq alone, spread evenly, so the results consumer can tell
+// without being told.
+func (t *transport) isFresh(seq uint64) bool {
+	return isFresh(seq, t.share)
+}
+
+func isFresh(seq uint64, share float64) bool {
+	if share <= 0 {
+		return false
+	}
+	return uint64(float64(seq+1)*share) > uint64(float64(seq)*share)
+}
+
+// wasRetried reports whether request seq was silently retried.
+func (t *transport) wasRetried(seq uint64) bool {
+	return t.retried[seq%retryRing].Load() == seq+1
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	seq, err := strconv.ParseUint(req.Header.Get(seqHeader), 10, 64)
+	if err != nil {
+		return t.keepAlive.RoundTrip(req)
+	}
+	if t.isFresh(seq) {
+		return t.fresh.RoundTrip(req)
+	}
+	var conns atomic.Int32
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { conns.Add(1) }}
+	resp, err := t.keepAlive.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if conns.Load() > 1 {
+		t.retries.Add(1)
+		t.retried[seq%retryRing].Store(seq + 1)
+	}
+	return resp, err
+}
+
+func (t *transport) closeIdle() {
+	t.keepAlive.CloseIdleConnections()
+	t.fresh.CloseIdleConnections()
+}
