@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/zerodowntime/deploy-load-check/internal/config"
 )
@@ -41,6 +44,7 @@ func TestMain(m *testing.M) {
 
 // actionRun is what one run of the built action left behind.
 type actionRun struct {
+	dir     string // the workspace it ran in
 	exit    int
 	stdout  string
 	stderr  string
@@ -115,7 +119,7 @@ func runActionWhile(t *testing.T, while func(*os.Process), inputs map[string]str
 		go while(cmd.Process)
 	}
 	err = cmd.Wait()
-	run := actionRun{stdout: stdout.String(), stderr: stderr.String()}
+	run := actionRun{dir: dir, stdout: stdout.String(), stderr: stderr.String()}
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):
@@ -186,10 +190,11 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 	t.Parallel()
 	server, hits := countingServer(t, nil)
 	run := runAction(t, map[string]string{
-		"targets":  "GET " + server.URL + "/health\nPOST " + server.URL + "/orders",
-		"rate":     "50/1s",
-		"duration": "6s",
-		"max-p99":  "500ms",
+		"targets":      "GET " + server.URL + "/health\nPOST " + server.URL + "/orders",
+		"rate":         "50/1s",
+		"duration":     "6s",
+		"max-p99":      "500ms",
+		"results-file": "results.bin",
 		// The generator's own check has its own tests; here the machine
 		// is shared with other tests under the race detector.
 		"fail-on-load-shortfall": "false",
@@ -223,6 +228,65 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 	}
 	if !strings.Contains(run.stdout, "::notice::pass:") {
 		t.Errorf("no notice annotation with the verdict in stdout:\n%s", run.stdout)
+	}
+
+	// The results file is vegeta's own encoding, one result per request.
+	raw, err := os.ReadFile(filepath.Join(run.dir, "results.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := vegeta.NewDecoder(bytes.NewReader(raw))
+	var decoded int
+	for {
+		var res vegeta.Result
+		if err := dec.Decode(&res); err != nil {
+			break
+		}
+		decoded++
+		if res.Headers != nil {
+			t.Errorf("result %d kept the response headers", res.Seq)
+			break
+		}
+	}
+	if decoded != requests {
+		t.Errorf("results file holds %d results, want %d", decoded, requests)
+	}
+
+	// The JSON report is where the output says, and agrees with it.
+	if run.outputs["report"] != "deploy-load-check-report.json" {
+		t.Fatalf("report output = %q, want the default report-file", run.outputs["report"])
+	}
+	var rep struct {
+		Verdict     string `json:"verdict"`
+		Requests    int    `json:"requests"`
+		Connections []struct {
+			Name     string `json:"name"`
+			Requests int    `json:"requests"`
+		} `json:"connections"`
+		Timeline []struct {
+			Requests int `json:"requests"`
+		} `json:"timeline"`
+		Generator struct {
+			Reliable bool `json:"reliable"`
+		} `json:"generator"`
+	}
+	js, err := os.ReadFile(filepath.Join(run.dir, run.outputs["report"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	perSecond := 0
+	for _, sec := range rep.Timeline {
+		perSecond += sec.Requests
+	}
+	if rep.Verdict != "pass" || rep.Requests != requests || perSecond != requests || len(rep.Timeline) < 6 {
+		t.Errorf("report: verdict %q, requests %d, timeline %d seconds summing to %d; want pass, %d, 6 or 7 seconds summing to %d",
+			rep.Verdict, rep.Requests, len(rep.Timeline), perSecond, requests, requests)
+	}
+	if len(rep.Connections) != 2 || rep.Connections[1].Name != "fresh" || rep.Connections[1].Requests < requests/20 {
+		t.Errorf("report connections = %+v, want about a tenth on fresh connections", rep.Connections)
 	}
 }
 
