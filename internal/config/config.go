@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,13 +17,19 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/zerodowntime/deploy-load-check/internal/load"
+	"github.com/zerodowntime/deploy-load-check/internal/request"
 	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
 
 // Config is every input, parsed.
 type Config struct {
-	Targets    []load.Target
+	// Mix is the requests, headers and auth; OAuth, when set, adds a token
+	// fetched at start.
+	Mix        request.Mix
+	OAuth      *clientcredentials.Config
 	Rate       vegeta.Rate
 	RampUp     time.Duration
 	Duration   time.Duration // load time when no deploy is dispatched
@@ -68,14 +72,17 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("input %q: %v", e.Input, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Secrets returns the secret values the config holds, so they can be masked
-// in logs.
-func (c *Config) Secrets() []string {
-	var s []string
-	if c.Deploy != nil && c.Deploy.Token != "" {
-		s = append(s, c.Deploy.Token)
+// SecretInputs are the inputs whose values are masked the moment they are
+// read and never printed.
+var SecretInputs = []string{"github-token", "bearer-token", "hmac-secret", "jwt-secret", "jwt-private-key", "oauth-client-secret"}
+
+// Names returns the target names, in order.
+func (c *Config) Names() []string {
+	names := make([]string, len(c.Mix.Specs))
+	for i, s := range c.Mix.Specs {
+		names[i] = s.Name
 	}
-	return s
+	return names
 }
 
 // parser reads inputs and remembers the first error, so Parse reads as the
@@ -111,6 +118,140 @@ func (p *parser) optionalLatency(input string) (time.Duration, bool) {
 		return 0, false
 	}
 	return d, true
+}
+
+// mix reads the targets, headers and auth inputs.
+func (p *parser) mix() request.Mix {
+	src := p.src
+	var m request.Mix
+	if raw := src.Get("targets"); raw != "" {
+		specs, err := request.ParseHTTP(raw, "")
+		if err != nil {
+			p.fail("targets", err)
+		}
+		m.Specs = specs
+	}
+	if path := src.Get("targets-file"); path != "" {
+		specs, err := request.ParseFile(path)
+		if err != nil {
+			p.fail("targets-file", fmt.Errorf("%q: %w", path, err))
+		}
+		m.Specs = append(m.Specs, specs...)
+	}
+	if p.err == nil {
+		if len(m.Specs) == 0 {
+			p.fail("targets", errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\", or a targets-file"))
+		} else if err := request.Name(m.Specs); err != nil {
+			p.fail("targets", err)
+		}
+	}
+	for n, line := range strings.Split(src.Get("headers"), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		h, err := request.ParseHeader(line)
+		if err != nil {
+			p.fail("headers", fmt.Errorf("line %d: %w", n+1, err))
+		}
+		m.Headers = append(m.Headers, h)
+	}
+	users, err := strconv.Atoi(src.Get("users"))
+	if err != nil || users < 1 || users > 1_000_000 {
+		p.fail("users", fmt.Errorf("%q is not a number of users; want a whole number from 1 to 1000000", src.Get("users")))
+	}
+	m.Users = users
+	m.Auth = p.auth()
+	return m
+}
+
+// auth reads the auth inputs. A secret's value never goes into a message.
+func (p *parser) auth() []request.Auth {
+	src := p.src
+	var auth []request.Auth
+	var authorization []string // inputs that set the Authorization header
+
+	if token := src.Get("bearer-token"); token != "" {
+		auth = append(auth, request.Bearer{Token: token})
+		authorization = append(authorization, "bearer-token")
+	}
+	hmacHeader, hmacStamp := p.header("hmac-header"), p.header("hmac-timestamp-header")
+	if secret := src.Get("hmac-secret"); secret != "" {
+		auth = append(auth, request.HMAC{Secret: []byte(secret), Header: hmacHeader, TimestampHeader: hmacStamp})
+	}
+	secret, key := src.Get("jwt-secret"), src.Get("jwt-private-key")
+	ttl := p.duration("jwt-ttl", false)
+	claims := src.Get("jwt-claims")
+	if secret != "" || key != "" {
+		minter, err := request.NewJWT([]byte(secret), []byte(key), claims, ttl, p.srcUsers())
+		switch {
+		case err != nil && secret != "" && key != "":
+			p.fail("jwt-private-key", err)
+		case err != nil && key != "":
+			p.fail("jwt-private-key", fmt.Errorf("the key cannot sign: %w", err))
+		case err != nil:
+			p.fail("jwt-claims", err)
+		default:
+			auth = append(auth, minter)
+		}
+		authorization = append(authorization, "jwt-secret or jwt-private-key")
+	}
+	if len(authorization) > 1 {
+		p.fail("bearer-token", fmt.Errorf("is set with %s; each sets the Authorization header, so set one", strings.Join(authorization[1:], " and ")))
+	}
+	return auth
+}
+
+// header reads an input that names a header.
+func (p *parser) header(input string) string {
+	name := p.src.Get(input)
+	if !validHeaderName(name) {
+		p.fail(input, fmt.Errorf("%q is not a header name", name))
+	}
+	return name
+}
+
+func (p *parser) srcUsers() int {
+	n, err := strconv.Atoi(p.src.Get("users"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// oauth reads the OAuth2 client-credentials inputs; the token is fetched
+// at start, where a refusal is a setup error.
+func (p *parser) oauth(c *Config) {
+	src := p.src
+	tokenURL, id, secret := src.Get("oauth-token-url"), src.Get("oauth-client-id"), src.Get("oauth-client-secret")
+	scopes := strings.FieldsFunc(src.Get("oauth-scopes"), func(r rune) bool { return r == ' ' || r == ',' || r == '\n' })
+	if tokenURL == "" && id == "" && secret == "" && len(scopes) == 0 {
+		return
+	}
+	switch {
+	case tokenURL == "":
+		p.fail("oauth-token-url", errors.New("is empty but other oauth inputs are set; want the token endpoint's URL"))
+		return
+	case id == "":
+		p.fail("oauth-client-id", errors.New("is empty but oauth-token-url is set"))
+		return
+	case secret == "":
+		p.fail("oauth-client-secret", errors.New("is empty but oauth-token-url is set"))
+		return
+	}
+	u, err := url.Parse(tokenURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		p.fail("oauth-token-url", fmt.Errorf("%q is not an http or https URL", tokenURL))
+		return
+	}
+	for _, a := range c.Mix.Auth {
+		if _, ok := a.(request.Bearer); ok {
+			p.fail("oauth-token-url", errors.New("is set with bearer-token; each sets the Authorization header, so set one"))
+		}
+		if _, ok := a.(*request.JWT); ok {
+			p.fail("oauth-token-url", errors.New("is set with a JWT input; each sets the Authorization header, so set one"))
+		}
+	}
+	c.OAuth = &clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: tokenURL, Scopes: scopes}
 }
 
 func (p *parser) fraction(input string) float64 {
@@ -170,11 +311,8 @@ func Parse(src *Source) (*Config, error) {
 	p := &parser{src: src}
 	c := &Config{}
 
-	targets, err := ParseTargets(src.Get("targets"))
-	if err != nil {
-		p.fail("targets", err)
-	}
-	c.Targets = targets
+	c.Mix = p.mix()
+	p.oauth(c)
 
 	rate, err := ParseRate(src.Get("rate"))
 	if err != nil {
@@ -201,7 +339,7 @@ func Parse(src *Source) (*Config, error) {
 	if d, ok := p.optionalLatency("max-downtime"); ok {
 		c.Thresholds = append(c.Thresholds, verdict.Threshold{Metric: verdict.Downtime, Op: verdict.LessEq, Limit: d.Seconds(), Source: "max-downtime"})
 	}
-	more, err := ParseThresholds(src.Get("thresholds"))
+	more, err := ParseThresholds(src.Get("thresholds"), c.Names())
 	if err != nil {
 		p.fail("thresholds", err)
 	}
@@ -361,108 +499,65 @@ func ParseRate(raw string) (vegeta.Rate, error) {
 	return vegeta.Rate{Freq: n, Per: d}, nil
 }
 
-// Methods a target line may start with.
-var methods = []string{
-	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-	http.MethodDelete, http.MethodOptions, http.MethodTrace,
+// ParseTargets reads the targets input: vegeta's HTTP target format, in
+// which the simplest target is one line, "METHOD URL" or a bare URL (GET).
+// Blank lines and # comments are ignored.
+func ParseTargets(raw string) ([]load.Target, error) {
+	specs, err := parseTargetSpecs(raw, "")
+	if err != nil {
+		return nil, err
+	}
+	mix := request.Mix{Specs: specs}
+	return mix.Targets(), nil
 }
 
-// ParseTargets reads one request per line, "METHOD URL" or "URL" (GET).
-// Blank lines and lines starting with # are ignored.
-func ParseTargets(raw string) ([]load.Target, error) {
-	var targets []load.Target
-	seen := make(map[string]int)
-	for n, line := range strings.Split(raw, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		method, rawURL := http.MethodGet, line
-		if fields := strings.Fields(line); len(fields) == 2 {
-			method, rawURL = fields[0], fields[1]
-			if !slices.Contains(methods, method) {
-				return nil, fmt.Errorf("line %d: %q: unknown method %q; want one of %s", n+1, line, method, strings.Join(methods, ", "))
-			}
-		} else if len(fields) > 2 {
-			return nil, fmt.Errorf("line %d: %q: want METHOD URL, such as \"GET https://staging.example.com/health\"", n+1, line)
-		}
-		u, err := parseTargetURL(rawURL)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n+1, err)
-		}
-		key := method + " " + u.String()
-		if first, dup := seen[key]; dup {
-			return nil, fmt.Errorf("line %d: %q repeats line %d; list each request once", n+1, line, first)
-		}
-		seen[key] = n + 1
-		targets = append(targets, load.Target{Method: method, URL: u.String(), Header: http.Header{}})
+func parseTargetSpecs(raw, file string) ([]request.Spec, error) {
+	specs, err := request.ParseHTTP(raw, file)
+	if err != nil {
+		return nil, err
 	}
-	if len(targets) == 0 {
+	if len(specs) == 0 {
 		return nil, errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\"")
 	}
-	nameTargets(targets)
-	return targets, nil
-}
-
-func parseTargetURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a URL: %v", raw, errors.Unwrap(err))
+	if err := request.Name(specs); err != nil {
+		return nil, err
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		if !strings.Contains(raw, "://") && u.Scheme == "" {
-			return nil, fmt.Errorf("%q has no scheme; want an http:// or https:// URL", raw)
-		}
-		return nil, fmt.Errorf("%q is not an http or https URL", raw)
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("%q has no host", raw)
-	}
-	if port := u.Port(); port != "" {
-		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > math.MaxUint16 {
-			return nil, fmt.Errorf("%q has a bad port %q", raw, port)
-		}
-	}
-	return u, nil
-}
-
-// nameTargets names each target "METHOD /path"; where two would share a
-// name, both take the full URL.
-func nameTargets(targets []load.Target) {
-	short := func(t load.Target) string {
-		u, _ := url.Parse(t.URL)
-		return t.Method + " " + u.RequestURI()
-	}
-	count := make(map[string]int)
-	for _, t := range targets {
-		count[short(t)]++
-	}
-	for i, t := range targets {
-		if name := short(t); count[name] == 1 {
-			targets[i].Name = name
-		} else {
-			targets[i].Name = t.Method + " " + t.URL
-		}
-	}
+	return specs, nil
 }
 
 // ParseThresholds reads one threshold per line; blank lines and # comments
-// are ignored.
-func ParseThresholds(raw string) ([]verdict.Threshold, error) {
+// are ignored. A line may start with the name of one of targets and a
+// colon to limit that target alone: "search: p(95)<300ms".
+func ParseThresholds(raw string, targets []string) ([]verdict.Threshold, error) {
 	var out []verdict.Threshold
 	for n, line := range strings.Split(raw, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		t, err := verdict.Parse(line)
+		expr, target := line, ""
+		if i := strings.LastIndex(line, ":"); i >= 0 {
+			target, expr = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
+			if !slices.Contains(targets, target) {
+				return nil, fmt.Errorf("line %d: %q: no target is named %q; the targets are %s", n+1, line, target, quoteAll(targets))
+			}
+		}
+		t, err := verdict.Parse(expr)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %q: %w", n+1, line, err)
 		}
-		t.Source = "thresholds"
+		t.Source, t.Target = "thresholds", target
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+func quoteAll(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // ParseWorkflowInputs reads a JSON object or key=value lines. Values are

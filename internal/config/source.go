@@ -12,17 +12,27 @@ import (
 // command-line flag, the runner's INPUT_<NAME> variable (upper case, hyphens
 // kept, as the Actions runner sets it), the default declared in action.yml.
 type Source struct {
-	spec   *Spec
-	flags  map[string]string
-	getenv func(string) string
-	asked  map[string]bool
+	spec    *Spec
+	flags   map[string]string
+	getenv  func(string) string
+	asked   map[string]bool
+	secret  func(string) // called with each secret value as it is read
+	secrets map[string]bool
 }
+
+// OnSecret registers fn to be called with the value of each secret input
+// (SecretInputs) the moment it is read, so it can be masked before anything
+// could print it. Multi-line values are also passed line by line.
+func (s *Source) OnSecret(fn func(value string)) { s.secret = fn }
 
 // NewSource parses args as flags named after the inputs (--rate 50/1s).
 // Repeating a flag adds a line, for inputs that take one item per line. It
 // returns the arguments left after the flags.
 func NewSource(spec *Spec, args []string, getenv func(string) string, usage io.Writer) (*Source, []string, error) {
-	src := &Source{spec: spec, flags: make(map[string]string), getenv: getenv, asked: make(map[string]bool)}
+	src := &Source{spec: spec, flags: make(map[string]string), getenv: getenv, asked: make(map[string]bool), secrets: make(map[string]bool)}
+	for _, name := range SecretInputs {
+		src.secrets[name] = true
+	}
 	fs := flag.NewFlagSet("deploy-load-check", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	for _, in := range spec.Inputs {
@@ -45,6 +55,21 @@ func NewSource(spec *Spec, args []string, getenv func(string) string, usage io.W
 // surrounding space the runner's YAML often leaves.
 func (s *Source) Get(name string) string {
 	s.asked[name] = true
+	v := s.lookup(name)
+	if s.secrets[name] && v != "" && s.secret != nil {
+		s.secret(v)
+		if strings.Contains(v, "\n") {
+			for _, line := range strings.Split(v, "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					s.secret(line)
+				}
+			}
+		}
+	}
+	return v
+}
+
+func (s *Source) lookup(name string) string {
 	if v, ok := s.flags[name]; ok {
 		return strings.TrimSpace(v)
 	}

@@ -7,7 +7,10 @@ package load
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,9 +39,19 @@ const (
 type Target struct {
 	Name   string
 	Method string
-	URL    string
+	URL    string // without a fragment: the generator uses it
 	Header http.Header
 	Body   []byte
+	// Weight is the target's share of the mix against the others'; zero
+	// counts as one.
+	Weight int
+	// Timeout, when set, bounds this target's requests below the
+	// generator's timeout.
+	Timeout time.Duration
+	// Render, when set, builds each request in place of the fields above:
+	// templates filled, signatures added. It is called from many
+	// goroutines at once, right before the request is sent.
+	Render func(t *vegeta.Target) error
 }
 
 // Options shape the load. Rate is required; zero values elsewhere take the
@@ -64,16 +77,22 @@ type Hit struct {
 // restarted, and a new attacker would lose the warm connection pool.
 type Generator struct {
 	targets   []Target
-	index     map[string]int
+	urls      []string // each target's URL with its fragment
+	fragments []string // each target's index as a URL fragment
+	mix       []int    // target indexes in send order, weights interleaved
 	pacer     Pacer
 	attacker  *vegeta.Attacker
 	transport *transport
 	workers   uint64
 	used      atomic.Bool
+
+	buildErrors atomic.Uint64
+	buildError  atomic.Pointer[buildError]
 }
 
-// New returns a generator for targets. Each target must have a distinct
-// method and URL: results are attributed to targets by that pair.
+type buildError struct{ message string }
+
+// New returns a generator for targets.
 func New(targets []Target, opts Options) (*Generator, error) {
 	if len(targets) == 0 {
 		return nil, errors.New("load: no targets")
@@ -87,14 +106,24 @@ func New(targets []Target, opts Options) (*Generator, error) {
 	if opts.MaxWorkers == 0 {
 		opts.MaxWorkers = DefaultMaxWorkers
 	}
-	index := make(map[string]int, len(targets))
+	// The index of its target rides in each request's URL fragment,
+	// which a client never sends: vegeta hands the URL back with the
+	// result, so every result names its target, templated URLs included.
+	urls := make([]string, len(targets))
+	fragments := make([]string, len(targets))
+	timeouts := make([]time.Duration, len(targets))
 	for i, t := range targets {
-		index[targetKey(t.Method, t.URL)] = i
+		fragments[i] = "#" + strconv.Itoa(i)
+		urls[i] = t.URL + fragments[i]
+		timeouts[i] = t.Timeout
+		if t.Timeout > opts.Timeout {
+			opts.Timeout = t.Timeout
+		}
 	}
 	if opts.FreshShare < 0 || opts.FreshShare > 1 {
 		return nil, errors.New("load: fresh connection share must be between 0 and 1")
 	}
-	tr := newTransport(opts.FreshShare)
+	tr := newTransport(opts.FreshShare, timeouts)
 	attacker := vegeta.NewAttacker(
 		// The client goes first: vegeta's transport options would assume
 		// their own *http.Transport.
@@ -105,7 +134,9 @@ func New(targets []Target, opts Options) (*Generator, error) {
 	)
 	return &Generator{
 		targets:   targets,
-		index:     index,
+		urls:      urls,
+		fragments: fragments,
+		mix:       interleave(targets),
 		pacer:     Pacer{Steady: opts.Rate, RampUp: opts.RampUp},
 		attacker:  attacker,
 		transport: tr,
@@ -129,12 +160,16 @@ type Health struct {
 	// SilentRetries counts requests net/http sent again on a new
 	// connection because a reused one had been closed by the server.
 	SilentRetries uint64
+	// BuildErrors counts requests that could not be built (a template or
+	// a signature failed); BuildError is the first one's message.
+	BuildErrors uint64
+	BuildError  string
 }
 
 // Reliable reports whether the generator kept its schedule well enough to
 // vouch for what it measured.
 func (h Health) Reliable() bool {
-	return h.Held() >= MinHeld && h.LagP99 <= MaxLagP99
+	return h.Held() >= MinHeld && h.LagP99 <= MaxLagP99 && h.BuildErrors == 0
 }
 
 // Unsent is how many scheduled requests were never sent.
@@ -184,6 +219,7 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 
 	for res := range results {
 		health.Sent++
+		target := detach(res)
 		due, _ := g.pacer.DueAt(res.Seq)
 		behind := max(0, res.Timestamp.Sub(began)-due)
 		if behind > LateAfter {
@@ -191,7 +227,7 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 		}
 		_ = lag.RecordValue(min(behind.Microseconds(), lag.HighestTrackableValue()))
 		record(res, Hit{
-			Target:        g.targetOf(res),
+			Target:        target,
 			Fresh:         g.transport.isFresh(res.Seq),
 			SilentRetried: g.transport.wasRetried(res.Seq),
 		})
@@ -209,25 +245,88 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 	health.LagP99 = time.Duration(lag.ValueAtQuantile(99)) * time.Microsecond
 	health.LagMax = time.Duration(lag.Max()) * time.Microsecond
 	health.SilentRetries = g.transport.retries.Load()
+	health.BuildErrors = g.buildErrors.Load()
+	if e := g.buildError.Load(); e != nil {
+		health.BuildError = e.message
+	}
 	return health
 }
 
-// targeter cycles through the targets in order, so every target gets its
-// share of each second.
+// targeter sends the targets in the order of the mix.
 func (g *Generator) targeter() vegeta.Targeter {
 	var next atomic.Uint64
 	return func(t *vegeta.Target) error {
-		target := &g.targets[(next.Add(1)-1)%uint64(len(g.targets))]
-		t.Method, t.URL, t.Header, t.Body = target.Method, target.URL, target.Header, target.Body
+		i := g.mix[(next.Add(1)-1)%uint64(len(g.mix))]
+		target := &g.targets[i]
+		if target.Render == nil {
+			t.Method, t.URL, t.Header, t.Body = target.Method, g.urls[i], target.Header, target.Body
+			return nil
+		}
+		if err := target.Render(t); err != nil {
+			// An error here would stop vegeta's whole attack. The request
+			// fails on its own instead, counted as a build failure.
+			g.buildErrors.Add(1)
+			g.buildError.CompareAndSwap(nil, &buildError{fmt.Sprintf("target %q: %v", target.Name, err)})
+			t.Method, t.URL, t.Header, t.Body = "BUILD FAILED", g.urls[i], nil, nil
+			return nil
+		}
+		t.URL += g.fragments[i]
 		return nil
 	}
 }
 
-func (g *Generator) targetOf(res *vegeta.Result) int {
-	if i, ok := g.index[targetKey(res.Method, res.URL)]; ok {
-		return i
+// detach takes the target index out of a result's URL and error text,
+// returning it, or -1 when it is not there.
+func detach(res *vegeta.Result) int {
+	hash := strings.LastIndexByte(res.URL, '#')
+	if hash < 0 {
+		return -1
 	}
-	return -1
+	i, err := strconv.Atoi(res.URL[hash+1:])
+	if err != nil {
+		return -1
+	}
+	fragment := res.URL[hash:]
+	res.URL = res.URL[:hash]
+	if res.Error != "" {
+		res.Error = strings.Replace(res.Error, fragment+`"`, `"`, 1)
+	}
+	return i
 }
 
-func targetKey(method, url string) string { return method + " " + url }
+// interleave spreads the targets over a cycle in proportion to their
+// weights, each as evenly as it can (smooth weighted round robin), so a
+// 60/30/10 mix holds in every second, not only over the run.
+func interleave(targets []Target) []int {
+	weights := make([]int, len(targets))
+	total := 0
+	for i, t := range targets {
+		weights[i] = max(1, t.Weight)
+		total += weights[i]
+	}
+	// A cycle of at most maxCycle requests keeps the table small; weights
+	// are scaled down to fit, each keeping at least one slot.
+	const maxCycle = 10_000
+	if total > maxCycle {
+		scaled := 0
+		for i := range weights {
+			weights[i] = max(1, weights[i]*maxCycle/total)
+			scaled += weights[i]
+		}
+		total = scaled
+	}
+	current := make([]int, len(weights))
+	mix := make([]int, 0, total)
+	for range total {
+		best := 0
+		for i, w := range weights {
+			current[i] += w
+			if current[i] > current[best] {
+				best = i
+			}
+		}
+		current[best] -= total
+		mix = append(mix, best)
+	}
+	return mix
+}

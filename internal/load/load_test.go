@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,5 +145,76 @@ func TestGeneratorCappedInWorkersReportsItFellBehind(t *testing.T) {
 	}
 	if health.Reliable() {
 		t.Error("a generator capped at one worker was judged reliable")
+	}
+}
+
+func TestInterleaveHoldsTheMixInEveryStretch(t *testing.T) {
+	t.Parallel()
+	mix := interleave([]Target{{Weight: 6}, {Weight: 3}, {Weight: 1}})
+	if len(mix) != 10 {
+		t.Fatalf("cycle of %d, want 10", len(mix))
+	}
+	counts := make([]int, 3)
+	for _, i := range mix {
+		counts[i]++
+	}
+	if counts[0] != 6 || counts[1] != 3 || counts[2] != 1 {
+		t.Errorf("counts %v, want 6 3 1", counts)
+	}
+	// Smooth: the heaviest target never waits two slots in a row.
+	for i := 1; i < len(mix); i++ {
+		if mix[i] != 0 && mix[i-1] != 0 {
+			t.Errorf("mix %v leaves target 0 out twice in a row", mix)
+			break
+		}
+	}
+	if big := interleave([]Target{{Weight: 1_000_000}, {Weight: 1}}); len(big) > 10_001 {
+		t.Errorf("cycle of %d for huge weights, want it bounded", len(big))
+	}
+}
+
+func TestRenderedTargetsAreAttributedAndTimedOutOnTheirOwn(t *testing.T) {
+	t.Parallel()
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(300 * time.Millisecond)
+		}
+		if r.URL.Fragment != "" || strings.Contains(r.RequestURI, "#") {
+			t.Errorf("the fragment reached the server: %q", r.RequestURI)
+		}
+	}))
+	defer server.Close()
+	var rendered atomic.Int64
+	targets := []Target{
+		{Name: "rendered", URL: server.URL + "/r", Weight: 3, Render: func(vt *vegeta.Target) error {
+			vt.Method, vt.URL = http.MethodGet, server.URL+"/r?n="+strconv.FormatInt(rendered.Add(1), 10)
+			return nil
+		}},
+		{Name: "slow", Method: http.MethodGet, URL: server.URL + "/slow", Timeout: 100 * time.Millisecond},
+	}
+	g, err := New(targets, Options{Rate: vegeta.Rate{Freq: 40, Per: time.Second}, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	counts := map[int]int{}
+	g.Run(ctx, func(res *vegeta.Result, hit Hit) {
+		mu.Lock()
+		defer mu.Unlock()
+		counts[hit.Target]++
+		if strings.Contains(res.URL, "#") || strings.Contains(res.Error, "#") {
+			t.Errorf("result still carries the fragment: %q %q", res.URL, res.Error)
+		}
+		if hit.Target == 1 && (res.Code != 0 || !strings.Contains(res.Error, "deadline exceeded")) {
+			t.Errorf("slow target: code %d, error %q; want its own 100ms timeout", res.Code, res.Error)
+		}
+		if hit.Target == 0 && res.Code != 200 {
+			t.Errorf("rendered target: code %d, error %q", res.Code, res.Error)
+		}
+	})
+	if counts[0] < 3*counts[1]-3 || counts[1] == 0 || counts[-1] != 0 {
+		t.Errorf("counts by target %v, want a 3:1 mix", counts)
 	}
 }

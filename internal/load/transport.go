@@ -1,7 +1,9 @@
 package load
 
 import (
+	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -28,13 +30,14 @@ const retryRing = 1 << 16
 type transport struct {
 	keepAlive *http.Transport
 	fresh     *http.Transport
-	share     float64 // of requests sent on fresh connections
+	share     float64         // of requests sent on fresh connections
+	timeouts  []time.Duration // by target index; zero: the client's
 
 	retries atomic.Uint64
 	retried [retryRing]atomic.Uint64 // seq+1 of a retried request, by seq % retryRing
 }
 
-func newTransport(share float64) *transport {
+func newTransport(share float64, timeouts []time.Duration) *transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	base := func() *http.Transport {
 		return &http.Transport{
@@ -47,7 +50,7 @@ func newTransport(share float64) *transport {
 	}
 	fresh := base()
 	fresh.DisableKeepAlives = true
-	return &transport{keepAlive: base(), fresh: fresh, share: share}
+	return &transport{keepAlive: base(), fresh: fresh, share: share, timeouts: timeouts}
 }
 
 // isFresh says whether request seq goes on a fresh connection. The choice
@@ -70,6 +73,21 @@ func (t *transport) wasRetried(seq uint64) bool {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if timeout := t.timeoutOf(req); timeout > 0 {
+		ctx, cancel := context.WithTimeout(req.Context(), timeout)
+		resp, err := t.roundTrip(req.WithContext(ctx))
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		// The timeout covers the body too, as the client's does.
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		return resp, nil
+	}
+	return t.roundTrip(req)
+}
+
+func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	seq, err := strconv.ParseUint(req.Header.Get(seqHeader), 10, 64)
 	if err != nil {
 		return t.keepAlive.RoundTrip(req)
@@ -85,6 +103,30 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.retried[seq%retryRing].Store(seq + 1)
 	}
 	return resp, err
+}
+
+// timeoutOf returns the timeout of the request's target, known by the
+// fragment the generator put on its URL.
+func (t *transport) timeoutOf(req *http.Request) time.Duration {
+	if req.URL.Fragment == "" {
+		return 0
+	}
+	i, err := strconv.Atoi(req.URL.Fragment)
+	if err != nil || i < 0 || i >= len(t.timeouts) {
+		return 0
+	}
+	return t.timeouts[i]
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 func (t *transport) closeIdle() {

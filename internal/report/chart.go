@@ -35,9 +35,14 @@ func (r *Report) points() (pts []point, step int) {
 				p.hasLatency = true
 			}
 		}
-		// The last second is cut short where the load stopped.
+		// The last span is cut short where the load stopped: averaged over
+		// what it covers, or left out when that is under half of it, lest
+		// a few requests read as a spike or a drop.
 		span := time.Duration(end-start) * time.Second
 		if covered := r.Summary.Elapsed - p.at; covered > 0 && covered < span {
+			if covered < span/2 {
+				break
+			}
 			span = covered
 		}
 		p.requests /= span.Seconds()
@@ -55,10 +60,19 @@ func (r *Report) points() (pts []point, step int) {
 	return pts, step
 }
 
-// writeChart draws the timeline as Mermaid xychart-beta charts: requests
-// and failures per second, and p99 latency, with the deploy window marked
-// by a line at the top of each chart. Inline SVG and data: images are
-// stripped from job summaries; Mermaid is rendered.
+// Chart colours, in series order: the translucent deploy band first so it
+// is painted behind the data, requests in blue, failures in red over them.
+// Mermaid's default palette draws the first series near-white.
+const (
+	bandColour    = "#f28e2b40"
+	requestColour = "#4e79a7"
+	failureColour = "#e15759"
+)
+
+// writeChart draws the timeline as Mermaid xychart-beta charts (inline SVG
+// and data: images are stripped from job summaries; Mermaid is rendered):
+// requests per second with the failed ones drawn over them, and p99
+// latency, with shaded columns where the deploy ran.
 func (r *Report) writeChart(b *strings.Builder) {
 	pts, step := r.points()
 	if len(pts) < 2 {
@@ -66,52 +80,63 @@ func (r *Report) writeChart(b *strings.Builder) {
 	}
 	origin := time.Duration(0)
 	axis := "seconds since the load started"
-	if d := r.Deploy; d != nil && d.Dispatched > 0 {
-		origin = d.Dispatched
+	deploy := r.Deploy != nil && r.Deploy.Dispatched > 0
+	if deploy {
+		origin = r.Deploy.Dispatched
 		axis = "seconds since the dispatch"
 	}
-	first := (pts[0].at - origin).Seconds()
-	last := (pts[len(pts)-1].at - origin).Seconds()
-
+	labels := make([]string, len(pts))
 	var peak float64
 	var slowest time.Duration
-	for _, p := range pts {
+	for i, p := range pts {
+		labels[i] = strconv.Itoa(int(math.Floor((p.at - origin).Seconds())))
 		peak = math.Max(peak, p.requests)
 		slowest = max(slowest, p.p99)
 	}
-	rateTop := niceCeil(peak * 1.1)
-	latencyTop := niceCeil(float64(slowest) / float64(time.Millisecond) * 1.1)
+	// Headroom above the data keeps the deploy band visible over it.
+	rateTop := niceCeil(peak * 1.5)
+	latencyTop := niceCeil(float64(slowest) / float64(time.Millisecond) * 1.5)
+	xAxis := fmt.Sprintf("    x-axis \"%s\" [%s]\n", axis, strings.Join(labels, ", "))
 
 	per := "per second"
 	if step > 1 {
 		per = fmt.Sprintf("per second, averaged over %ds", step)
 	}
-	deployNote := ""
-	if r.Deploy != nil && r.Deploy.Dispatched > 0 {
-		deployNote = "; the line at the top marks the deploy"
+	band := ""
+	if deploy {
+		band = "; shaded columns mark the seconds while the deploy ran"
 	}
-	fmt.Fprintf(b, "### Timeline\n\n_Requests (first bars) and failed requests (second bars) %s%s._\n\n", per, deployNote)
-	b.WriteString("```mermaid\nxychart-beta\n")
-	fmt.Fprintf(b, "    title \"Requests and failures %s\"\n", per)
-	fmt.Fprintf(b, "    x-axis \"%s\" %s --> %s\n", axis, num(first), num(last))
-	fmt.Fprintf(b, "    y-axis \"requests per second\" 0 --> %s\n", num(rateTop))
-	b.WriteString("    bar " + series(pts, func(p point) float64 { return p.requests }) + "\n")
-	b.WriteString("    bar " + series(pts, func(p point) float64 { return p.failures }) + "\n")
-	if deployNote != "" {
-		b.WriteString("    line " + series(pts, func(p point) float64 { return marker(p, rateTop) }) + "\n")
+	fmt.Fprintf(b, "### Timeline\n\n_Requests %s (blue) with the failed ones drawn over them (red)%s._\n\n", per, band)
+	palette := []string{requestColour, failureColour}
+	if deploy {
+		palette = append([]string{bandColour}, palette...)
 	}
+	writeChartHead(b, palette, "Requests and failures "+per, xAxis, "requests per second", rateTop)
+	if deploy {
+		b.WriteString("    bar \"deploy running\" " + series(pts, func(p point) float64 { return marker(p, rateTop) }) + "\n")
+	}
+	b.WriteString("    bar \"requests\" " + series(pts, func(p point) float64 { return p.requests }) + "\n")
+	b.WriteString("    bar \"failed\" " + series(pts, func(p point) float64 { return p.failures }) + "\n")
 	b.WriteString("```\n\n")
 
-	fmt.Fprintf(b, "_p99 latency of each second, in milliseconds%s._\n\n", deployNote)
-	b.WriteString("```mermaid\nxychart-beta\n")
-	b.WriteString("    title \"p99 latency (ms)\"\n")
-	fmt.Fprintf(b, "    x-axis \"%s\" %s --> %s\n", axis, num(first), num(last))
-	fmt.Fprintf(b, "    y-axis \"milliseconds\" 0 --> %s\n", num(latencyTop))
-	b.WriteString("    line " + series(pts, func(p point) float64 { return float64(p.p99) / float64(time.Millisecond) }) + "\n")
-	if deployNote != "" {
-		b.WriteString("    line " + series(pts, func(p point) float64 { return marker(p, latencyTop) }) + "\n")
+	fmt.Fprintf(b, "_p99 latency of each second in milliseconds (line)%s._\n\n", band)
+	palette = []string{requestColour}
+	if deploy {
+		palette = []string{bandColour, requestColour}
 	}
+	writeChartHead(b, palette, "p99 latency (ms)", xAxis, "milliseconds", latencyTop)
+	if deploy {
+		b.WriteString("    bar \"deploy running\" " + series(pts, func(p point) float64 { return marker(p, latencyTop) }) + "\n")
+	}
+	b.WriteString("    line \"p99 latency\" " + series(pts, func(p point) float64 { return float64(p.p99) / float64(time.Millisecond) }) + "\n")
 	b.WriteString("```\n\n")
+}
+
+func writeChartHead(b *strings.Builder, palette []string, title, xAxis, yLabel string, yTop float64) {
+	fmt.Fprintf(b, "```mermaid\n%%%%{init: {\"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"%s\"}}}}%%%%\nxychart-beta\n", strings.Join(palette, ", "))
+	fmt.Fprintf(b, "    title \"%s\"\n", title)
+	b.WriteString(xAxis)
+	fmt.Fprintf(b, "    y-axis \"%s\" 0 --> %s\n", yLabel, num(yTop))
 }
 
 func marker(p point, top float64) float64 {

@@ -76,6 +76,9 @@ func (r *Report) writeVerdict(b *strings.Builder) {
 // cannot vouch for the deploy.
 func (r *Report) generatorWarning() string {
 	h := r.Health
+	if h.BuildErrors > 0 {
+		return fmt.Sprintf("%d requests could not be built and were sent as failures; the first: %s", h.BuildErrors, escape(h.BuildError))
+	}
 	if h.Planned == 0 || h.Reliable() {
 		return ""
 	}
@@ -148,7 +151,7 @@ func (r *Report) writeThresholds(b *strings.Builder) {
 		if !c.Pass {
 			result = "❌ fail"
 		}
-		fmt.Fprintf(b, "| `%s` (%s) | %s %s | %s | %s |\n", c.Name(), c.Source, c.Op, c.Format(c.Limit), c.Format(c.Observed), result)
+		fmt.Fprintf(b, "| `%s` (%s) | %s %s | %s | %s |\n", code(checkName(c)), c.Source, c.Op, c.Format(c.Limit), c.Format(c.Observed), result)
 	}
 	b.WriteString("\n")
 }
@@ -274,13 +277,44 @@ func (r *Report) writeLatency(b *strings.Builder) {
 }
 
 func (r *Report) writeTargets(b *strings.Builder) {
-	fmt.Fprintf(b, "<details><summary>Per target (%d)</summary>\n\n| target | requests | errors | error rate | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|---|---|\n", len(r.Summary.Targets))
+	// Targets with thresholds of their own get a verdict, and the table
+	// opens by itself when one of them failed.
+	judged := map[string]bool{}
+	passed := map[string]bool{}
+	open := ""
+	for _, c := range r.Checks {
+		if c.Target == "" {
+			continue
+		}
+		if !judged[c.Target] {
+			judged[c.Target], passed[c.Target] = true, true
+		}
+		if !c.Pass {
+			passed[c.Target], open = false, " open"
+		}
+	}
+	fmt.Fprintf(b, "<details%s><summary>Per target (%d)</summary>\n\n| target | verdict | requests | errors | error rate | p50 | p95 | p99 | max | downtime |\n|---|---|---|---|---|---|---|---|---|---|\n", open, len(r.Summary.Targets))
 	for _, t := range r.Summary.Targets {
 		l := t.Latency()
-		fmt.Fprintf(b, "| `%s` | %d | %d | %s | %s | %s | %s | %s |\n", code(t.Name), t.Requests, t.Failures,
-			verdict.FormatPercent(t.ErrorRate()), dur(l.P50), dur(l.P95), dur(l.P99), dur(l.Max))
+		v := "—"
+		if judged[t.Name] {
+			v = "✅ pass"
+			if !passed[t.Name] {
+				v = "❌ fail"
+			}
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", code(t.Name), v, t.Requests, t.Failures,
+			verdict.FormatPercent(t.ErrorRate()), dur(l.P50), dur(l.P95), dur(l.P99), dur(l.Max), dur(t.LongestDowntime))
 	}
 	b.WriteString("\n</details>\n\n")
+}
+
+// checkName is a threshold's metric with its target, if any.
+func checkName(c verdict.Check) string {
+	if c.Target != "" {
+		return c.Target + ": " + c.Name()
+	}
+	return c.Name()
 }
 
 func (r *Report) writeCodes(b *strings.Builder) {

@@ -106,12 +106,12 @@ func (r *Report) Reasons() []string {
 		if c.Pass {
 			continue
 		}
-		if c.Metric == verdict.Downtime {
+		if c.Metric == verdict.Downtime && c.Target == "" {
 			out = append(out, fmt.Sprintf("%s without a successful response%s; the limit is %s %s (%s)",
 				dur(r.Summary.LongestDowntime), r.whereLongest(), c.Op, c.Format(c.Limit), c.Source))
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s was %s; the limit is %s %s (%s)", c.Name(), c.Format(c.Observed), c.Op, c.Format(c.Limit), c.Source))
+		out = append(out, fmt.Sprintf("%s was %s; the limit is %s %s (%s)", checkName(c), c.Format(c.Observed), c.Op, c.Format(c.Limit), c.Source))
 	}
 	if r.shortfall() {
 		out = append(out, "the load generator fell behind its schedule, so it cannot vouch for the deploy")

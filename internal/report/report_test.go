@@ -45,7 +45,7 @@ func outageRun(t *testing.T) *Report {
 	return &Report{
 		Title:   "PR check",
 		Summary: summary,
-		Checks:  verdict.Evaluate(thresholds, summary),
+		Checks:  verdict.Evaluate(thresholds, summary, func(string) verdict.Observed { return nil }),
 		Health: load.Health{
 			Rate: vegeta.Rate{Freq: 50, Per: time.Second}, Elapsed: 10 * time.Second,
 			Planned: 500, Sent: 500, LagP50: 300 * time.Microsecond, LagP99: 900 * time.Microsecond, LagMax: 2 * time.Millisecond,

@@ -44,7 +44,8 @@ type Recorder struct {
 
 	timeline timeline
 	downtime downtime
-	modes    [2]mode // by Hit.Fresh: keep-alive, fresh
+	modes    [2]mode    // by Hit.Fresh: keep-alive, fresh
+	byTarget []downtime // by target index
 
 	opts     Options
 	versions []versionCount
@@ -106,6 +107,7 @@ type outcome struct {
 	fresh   bool
 	retried bool
 	version int8 // index into versions, -1 for none
+	target  int  // -1 when unknown
 }
 
 // NewRecorder returns a recorder whose timeline starts at start, with one
@@ -121,6 +123,7 @@ func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder 
 	for range targetNames {
 		r.targets = append(r.targets, newAggregate())
 	}
+	r.byTarget = make([]downtime, len(targetNames))
 	for i := range r.modes {
 		r.modes[i].aggregate = newAggregate()
 	}
@@ -150,6 +153,7 @@ func (r *Recorder) Record(res *vegeta.Result, hit Hit) {
 		fresh:   hit.Fresh,
 		retried: hit.SilentRetried,
 		version: -1,
+		target:  hit.Target,
 	}
 	ok := o.class == ClassNone
 	var version string
@@ -200,6 +204,9 @@ func (r *Recorder) inOrder(o outcome) {
 		r.noteWindow(w)
 	}
 	r.modes[modeIndex(o.fresh)].downtime.add(o)
+	if o.target >= 0 && o.target < len(r.byTarget) {
+		r.byTarget[o.target].add(o)
+	}
 }
 
 // versionsByFirstAnswer lists the versions in the order they first
@@ -296,6 +303,9 @@ func (r *Recorder) Close(end time.Time) *Summary {
 	for i := range r.modes {
 		r.modes[i].downtime.close(elapsed)
 	}
+	for i := range r.byTarget {
+		r.byTarget[i].close(elapsed)
+	}
 	r.timeline.close()
 
 	s := &Summary{
@@ -311,7 +321,7 @@ func (r *Recorder) Close(end time.Time) *Summary {
 		LastFailure:     r.downtime.lastFailure,
 	}
 	for i, name := range r.names {
-		s.Targets = append(s.Targets, TargetSummary{Name: name, Aggregate: r.targets[i]})
+		s.Targets = append(s.Targets, TargetSummary{Name: name, Aggregate: r.targets[i], LongestDowntime: r.byTarget[i].longest})
 	}
 	for i, name := range []string{"keep-alive", "fresh"} {
 		m := &r.modes[i]

@@ -33,6 +33,22 @@ type Summary struct {
 type TargetSummary struct {
 	Name string
 	*Aggregate
+	// LongestDowntime is the longest span in which no request to this
+	// target succeeded.
+	LongestDowntime time.Duration
+}
+
+// Downtime returns the target's longest span without a success.
+func (t *TargetSummary) Downtime() time.Duration { return t.LongestDowntime }
+
+// Target returns the share of the target called name, or nil.
+func (s *Summary) Target(name string) *TargetSummary {
+	for i := range s.Targets {
+		if s.Targets[i].Name == name {
+			return &s.Targets[i]
+		}
+	}
+	return nil
 }
 
 // PhaseSummary is the share of one phase of the timeline.

@@ -42,6 +42,7 @@ type Threshold struct {
 	Op         Op
 	Limit      float64 // seconds for latency and downtime; a fraction for error_rate
 	Source     string  // where it came from: an input name, or "thresholds"
+	Target     string  // the target it limits; "" for the whole run
 }
 
 // Observed is what a run offers to be judged by.
@@ -60,10 +61,18 @@ type Check struct {
 	Pass     bool
 }
 
-// Evaluate checks each threshold against observed.
-func Evaluate(thresholds []Threshold, observed Observed) []Check {
+// Evaluate checks each threshold against the whole run, or against the
+// target it names (target returns nil for an unknown name, which fails).
+func Evaluate(thresholds []Threshold, whole Observed, target func(name string) Observed) []Check {
 	checks := make([]Check, 0, len(thresholds))
 	for _, t := range thresholds {
+		observed := whole
+		if t.Target != "" {
+			if observed = target(t.Target); observed == nil {
+				checks = append(checks, Check{Threshold: t, Observed: math.NaN()})
+				continue
+			}
+		}
 		v := t.observe(observed)
 		checks = append(checks, Check{Threshold: t, Observed: v, Pass: t.holds(v)})
 	}
@@ -131,9 +140,14 @@ func (t Threshold) Name() string {
 	return "?"
 }
 
-// String writes the threshold back in the syntax Parse reads.
+// String writes the threshold back in the syntax the thresholds input
+// reads, with its target.
 func (t Threshold) String() string {
-	return t.Name() + string(t.Op) + t.Format(t.Limit)
+	expr := t.Name() + string(t.Op) + t.Format(t.Limit)
+	if t.Target != "" {
+		return t.Target + ": " + expr
+	}
+	return expr
 }
 
 // Format writes a value of the threshold's metric: a duration or a percentage.

@@ -97,7 +97,7 @@ func TestEvaluateJudgesEachThreshold(t *testing.T) {
 		parse("p(99)<500ms"),
 		parse("error_rate<=0.4%"),
 		parse("downtime<=1s"),
-	}, obs)
+	}, obs, func(string) Observed { return nil })
 	var got []bool
 	for _, c := range checks {
 		got = append(got, c.Pass)
