@@ -228,8 +228,9 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 	if err != nil || requests < 290 || requests > 306 {
 		t.Errorf("requests output = %q, want about 300", run.outputs["requests"])
 	}
-	if int64(requests) != hits.Load() {
-		t.Errorf("requests output %d, server answered %d", requests, hits.Load())
+	// The server also answered one pre-flight request per target.
+	if int64(requests)+2 != hits.Load() {
+		t.Errorf("requests output %d (+2 pre-flight), server answered %d", requests, hits.Load())
 	}
 	want := map[string]string{"verdict": "pass", "error-rate": "0", "downtime-s": "0.000", "deploy-run-id": ""}
 	for k, v := range want {
@@ -324,6 +325,8 @@ func TestPRCheckFailsWhenAThresholdBreaks(t *testing.T) {
 		"duration":               "2s",
 		"thresholds":             "error_rate<10%",
 		"fail-on-load-shortfall": "false",
+		// Half the targets fail on purpose; the pre-flight would stop it.
+		"preflight-timeout": "0s",
 	}, nil)
 	if run.exit != exitBreach {
 		t.Fatalf("exit %d, want %d\nstderr:\n%s", run.exit, exitBreach, run.stderr)

@@ -102,6 +102,21 @@ func TestHMACSignedRequestsAreAccepted(t *testing.T) {
 	}
 }
 
+func TestAWrongSecretIsCaughtByThePreflight(t *testing.T) {
+	t.Parallel()
+	api := startGuardedAPI(t, checkHMAC(hmacSecret))
+	run := runAction(t, map[string]string{
+		"targets":     api.URL + "/v1/images/",
+		"hmac-secret": "not-the-right-secret-x1",
+	}, nil)
+	if run.exit != exitSetup || !strings.Contains(run.stderr, "answered 403 Forbidden; check the auth inputs") {
+		t.Errorf("exit %d, want %d with the 403 explained:\n%s", run.exit, exitSetup, run.stderr)
+	}
+	if n := api.refused.Load(); n != 1 {
+		t.Errorf("the API refused %d requests; a 403 is final, so want the one pre-flight request", n)
+	}
+}
+
 func TestAWrongSecretShowsAs403s(t *testing.T) {
 	t.Parallel()
 	api := startGuardedAPI(t, checkHMAC(hmacSecret))
@@ -111,6 +126,7 @@ func TestAWrongSecretShowsAs403s(t *testing.T) {
 		"duration":               "1s",
 		"hmac-secret":            "not-the-right-secret-x1",
 		"fail-on-load-shortfall": "false",
+		"preflight-timeout":      "0s",
 	}, nil)
 	if run.exit != exitBreach {
 		t.Fatalf("exit %d, want %d\n%s", run.exit, exitBreach, run.stderr)

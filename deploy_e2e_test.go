@@ -40,14 +40,15 @@ func deployingGitHub(t *testing.T, conclusion string, deploy func()) *deploytest
 	return deploytest.NewServer(t,
 		deploytest.WithToken(deployToken),
 		deploytest.WithJobs(deploytest.JobSpec{Name: "deploy", Steps: []deploytest.StepSpec{
-			{Name: "Set up job", Duration: 100 * time.Millisecond},
-			{Name: "Build image", Duration: 200 * time.Millisecond},
+			{Name: "Set up job", Duration: 10 * time.Millisecond},
+			{Name: "Build image", Duration: 10 * time.Millisecond},
 			{Name: "Deploy task definition"},
 		}}),
 		deploytest.WithLifecycle(deploytest.Lifecycle{Queued: 300 * time.Millisecond, Manual: true}),
 		deploytest.WithOnDispatch(func(srv *deploytest.Server, run deploytest.Run) {
 			go func() {
-				time.Sleep(500 * time.Millisecond)
+				// The deploy acts once its step is under way.
+				time.Sleep(time.Second)
 				deploy()
 				time.Sleep(500 * time.Millisecond)
 				if err := srv.Complete(run.ID, conclusion); err != nil {
@@ -114,7 +115,7 @@ func TestDeployThatStopsTheServerFor3sFails(t *testing.T) {
 	if err != nil || downtime < 2.98 || downtime > 3.3 {
 		t.Errorf("downtime-s = %q, want about 3", run.outputs["downtime-s"])
 	}
-	for _, want := range []string{"without a successful response from T+", `during "Deploy task definition"`, "### Disruption", "refused", "| deploy |", "### Timeline", "xychart-beta", "### Connections"} {
+	for _, want := range []string{"without a successful response from T+", `Deploy task definition";`, "### Disruption", "refused", "| deploy |", "### Timeline", "xychart-beta", "### Connections"} {
 		if !strings.Contains(run.summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, run.summary)
 		}

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -34,14 +35,19 @@ var actionYML []byte
 // Exit codes. For GitHub any non-zero code fails the step; a CLI user can
 // tell a breach from a broken setup.
 const (
-	exitPass   = 0
-	exitBreach = 1
-	exitSetup  = 2
+	exitPass      = 0
+	exitBreach    = 1
+	exitSetup     = 2
+	exitCancelled = 3
 )
 
 // errBreach means the run completed and the check failed; the report has
 // already said why.
 var errBreach = errors.New("check failed")
+
+// errCancelled means the run was cut short by a signal, after the partial
+// report was written.
+var errCancelled = errors.New("cancelled")
 
 // exitCode maps run's error to the process exit code, printing what the
 // user must read about it.
@@ -51,6 +57,9 @@ func exitCode(err error, getenv func(string) string, stdout, stderr io.Writer) i
 		return exitPass
 	case errors.Is(err, errBreach):
 		return exitBreach
+	case errors.Is(err, errCancelled):
+		fmt.Fprintf(stderr, "deploy-load-check: %s\n", err)
+		return exitCancelled
 	}
 	if getenv("GITHUB_ACTIONS") == "true" {
 		githubactions.New(githubactions.WithWriter(stdout), githubactions.WithGetenv(getenv)).Errorf("%s", err)
@@ -106,6 +115,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
+	raiseFileLimit(cfg.MaxWorkers, logf)
+
 	if cfg.OAuth != nil {
 		// The token is fetched now and renewed until the run ends; a
 		// refusal is a setup error, found before any load.
@@ -116,7 +127,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.Mix.Auth = append(cfg.Mix.Auth, oauth)
 	}
 
-	generator, err := load.New(cfg.Mix.Targets(), load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare})
+	targets := cfg.Mix.Targets()
+	if cfg.PreflightTimeout > 0 {
+		checked := targets
+		if cfg.HealthURL != "" {
+			checked = []load.Target{{Name: cfg.HealthURL, Method: http.MethodGet, URL: cfg.HealthURL}}
+		}
+		logf("pre-flight: one request to %d target(s), trying for up to %s", len(checked), cfg.PreflightTimeout)
+		if err := load.Preflight(ctx, checked, cfg.Timeout, cfg.PreflightTimeout); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("before any load: %w", errCancelled)
+			}
+			return &config.Error{Input: "targets", Err: fmt.Errorf("pre-flight failed, so no load was sent and no deploy dispatched: %w; check the URLs and that the API is up (preflight-timeout: 0s skips this)", err)}
+		}
+	}
+	generator, err := load.New(targets, load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare, MaxWorkers: cfg.MaxWorkers})
 	if err != nil {
 		return err
 	}
@@ -155,6 +180,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		rep.Deploy, deployErr = deployTimeline(ctx, cfg.Deploy, deployer, recorder, loadStart, logf)
 	}
 	stoppedAt := time.Now()
+	if ctx.Err() != nil {
+		// A cancelled job's container is stopped soon after the signal:
+		// the report must not wait for requests in flight.
+		generator.Abort()
+	}
 	stopLoad()
 	rep.Health = <-healthc
 	rep.Summary = recorder.Close(stoppedAt)
@@ -168,6 +198,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	rep.Cancelled = ctx.Err() != nil
 	if rep.Cancelled {
 		rep.Title += " (cancelled)"
+		settleDeploy(ctx, rep.Deploy, cfg.Deploy, deployer, logf)
 	}
 	if err := results.Close(); err != nil {
 		return fmt.Errorf("input \"results-file\": write %q: %w", cfg.ResultsFile, err)
@@ -190,8 +221,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else {
 		logf("%s", rep.Headline())
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("cancelled after %s of load: %w", summary.Elapsed.Round(time.Second), context.Cause(ctx))
+	if rep.Cancelled {
+		return fmt.Errorf("after %s of load; the partial report was written: %w", summary.Elapsed.Round(time.Second), errCancelled)
 	}
 	if errors.Is(deployErr, deploy.ErrConfig) {
 		return deployErr
@@ -289,6 +320,42 @@ func deploySteps(ctx context.Context, client *deploy.Client, d *config.Deploy, r
 	}
 	slices.SortStableFunc(steps, func(a, b report.Step) int { return cmp.Compare(a.Start, b.Start) })
 	return steps
+}
+
+// settleDeploy says, for a cancelled check, what became of the deploy run,
+// and cancels it when asked to. It has a few seconds: the runner stops a
+// cancelled job's container soon after its signal.
+func settleDeploy(ctx context.Context, out *report.Deploy, d *config.Deploy, client *deploy.Client, logf func(string, ...any)) {
+	if out == nil || out.RunID == 0 || out.Completed > 0 {
+		return
+	}
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if d.CancelOnAbort {
+		err := client.Cancel(settle, d.Owner, d.Repo, out.RunID)
+		switch {
+		case err == nil:
+			out.Problem = "the check was cancelled, and so was the deploy run (cancel-deploy-on-abort): " + out.URL
+		case errors.Is(err, deploy.ErrAlreadyCompleted):
+			out.Problem = "the check was cancelled; the deploy run had already finished: " + out.URL
+		default:
+			out.Problem = fmt.Sprintf("the check was cancelled; cancelling the deploy run failed (%v), so it may still be running: %s", err, out.URL)
+		}
+		logf("deploy: %s", out.Problem)
+		return
+	}
+	run, err := client.Run(settle, d.Owner, d.Repo, out.RunID)
+	switch {
+	case err != nil:
+		out.Problem = "the check was cancelled; the deploy run may still be running: " + out.URL
+	case run.Completed():
+		out.Status, out.Conclusion = run.Status, run.Conclusion
+		out.Problem = fmt.Sprintf("the check was cancelled; the deploy run has finished (%s): %s", run.Conclusion, out.URL)
+	default:
+		out.Status = run.Status
+		out.Problem = fmt.Sprintf("the check was cancelled; the deploy run is still %s: %s", run.Status, out.URL)
+	}
+	logf("deploy: %s", out.Problem)
 }
 
 func deployRequest(d *config.Deploy) deploy.Request {

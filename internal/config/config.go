@@ -36,7 +36,10 @@ type Config struct {
 	Timeout    time.Duration
 	Thresholds []verdict.Threshold
 
-	FreshShare        float64 // of requests on fresh connections
+	MaxWorkers        uint64
+	HealthURL         string        // checked before the load; "" means each target is
+	PreflightTimeout  time.Duration // 0 skips the pre-flight
+	FreshShare        float64       // of requests on fresh connections
 	DegradedErrorRate float64
 	VersionHeader     string
 	FailOnShortfall   bool
@@ -61,6 +64,7 @@ type Deploy struct {
 	PollInterval        time.Duration
 	Timeout             time.Duration
 	FailOnDeployFailure bool
+	CancelOnAbort       bool
 }
 
 // Error is a bad input value.
@@ -319,6 +323,25 @@ func Parse(src *Source) (*Config, error) {
 		p.fail("rate", err)
 	}
 	c.Rate = rate
+	ceiling, err := ParseRate(src.Get("max-rate"))
+	if err != nil {
+		p.fail("max-rate", err)
+	} else if perSecond(rate) > perSecond(ceiling) {
+		p.fail("rate", fmt.Errorf("%q is above max-rate %q; raise max-rate if you mean it", src.Get("rate"), src.Get("max-rate")))
+	}
+	workers, err := strconv.ParseUint(src.Get("max-workers"), 10, 64)
+	if err != nil || workers < 1 || workers > 1_000_000 {
+		p.fail("max-workers", fmt.Errorf("%q is not a number of workers; want a whole number from 1 to 1000000", src.Get("max-workers")))
+	}
+	c.MaxWorkers = workers
+	if raw := src.Get("health-url"); raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.fail("health-url", fmt.Errorf("%q is not an http or https URL", raw))
+		}
+		c.HealthURL = raw
+	}
+	c.PreflightTimeout = p.duration("preflight-timeout", true)
 	c.RampUp = p.duration("ramp-up", true)
 	c.Duration = p.duration("duration", false)
 	c.Timeout = p.duration("timeout", false)
@@ -389,6 +412,7 @@ func (p *parser) deploy() *Deploy {
 	d.PollInterval = p.duration("poll-interval", false)
 	d.Timeout = p.duration("deploy-timeout", false)
 	d.FailOnDeployFailure = p.boolean("fail-on-deploy-failure")
+	d.CancelOnAbort = p.boolean("cancel-deploy-on-abort")
 
 	if strings.ContainsAny(d.Workflow, " \t\n/") {
 		p.fail("workflow", fmt.Errorf("%q is not a workflow; want a file name such as deploy-staging.yml or a numeric id", d.Workflow))
@@ -472,6 +496,13 @@ func parseDuration(raw string, allowZero bool) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is zero; want a positive duration such as 30s or 2m", raw)
 	}
 	return d, nil
+}
+
+func perSecond(r vegeta.Rate) float64 {
+	if r.Per <= 0 {
+		return 0
+	}
+	return float64(r.Freq) / r.Per.Seconds()
 }
 
 // ParseRate reads a vegeta-style rate: N/duration, such as 50/1s, 50/s or

@@ -150,3 +150,12 @@ func (c *Client) pollRun(ctx context.Context, owner, repo string, runID int64, e
 	}
 	return runFromAPI(&wr), resp.Header.Get("ETag"), true, nil
 }
+
+// Run reads the run once, as it is now.
+func (c *Client) Run(ctx context.Context, owner, repo string, runID int64) (Run, error) {
+	run, _, _, err := c.pollRun(ctx, owner, repo, runID, "")
+	if err != nil {
+		return Run{}, explain(err, opRun, Request{Owner: owner, Repo: repo}, fmt.Sprintf("read workflow run %d", runID))
+	}
+	return run, nil
+}

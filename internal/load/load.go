@@ -88,6 +88,7 @@ type Generator struct {
 
 	buildErrors atomic.Uint64
 	buildError  atomic.Pointer[buildError]
+	aborting    atomic.Bool
 }
 
 type buildError struct{ message string }
@@ -196,6 +197,15 @@ func (h Health) Held() float64 {
 	return min(1, float64(h.Sent)/float64(h.Planned))
 }
 
+// Abort ends the requests in flight now rather than waiting for them, for a
+// run that was cancelled: Run then returns at once, without the results of
+// the aborted requests. Call it before or while Run's context ends.
+func (g *Generator) Abort() {
+	g.aborting.Store(true)
+	g.attacker.Stop()
+	g.transport.abort()
+}
+
 // Run sends load until ctx is done and hands each result to record, from a
 // single goroutine, with what is known of how it was sent.
 // Requests in flight when ctx ends are awaited, so Run returns at most one
@@ -218,6 +228,9 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 	defer release()
 
 	for res := range results {
+		if g.aborting.Load() && res.Code == 0 && strings.Contains(res.Error, "context canceled") {
+			continue // cut short by Abort: no answer was due yet
+		}
 		health.Sent++
 		target := detach(res)
 		due, _ := g.pacer.DueAt(res.Seq)
@@ -235,8 +248,8 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 	g.transport.closeIdle()
 
 	elapsed := time.Duration(stoppedAfter.Load())
-	health.Complete = elapsed > 0
-	if !health.Complete {
+	health.Complete = elapsed > 0 || g.aborting.Load()
+	if elapsed == 0 {
 		elapsed = time.Since(began)
 	}
 	health.Elapsed = elapsed

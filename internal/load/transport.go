@@ -35,6 +35,11 @@ type transport struct {
 
 	retries atomic.Uint64
 	retried [retryRing]atomic.Uint64 // seq+1 of a retried request, by seq % retryRing
+
+	// aborted ends every request in flight at once, when the run is
+	// cancelled and cannot wait for them.
+	aborted context.Context
+	abort   context.CancelFunc
 }
 
 func newTransport(share float64, timeouts []time.Duration) *transport {
@@ -50,7 +55,8 @@ func newTransport(share float64, timeouts []time.Duration) *transport {
 	}
 	fresh := base()
 	fresh.DisableKeepAlives = true
-	return &transport{keepAlive: base(), fresh: fresh, share: share, timeouts: timeouts}
+	aborted, abort := context.WithCancel(context.Background())
+	return &transport{keepAlive: base(), fresh: fresh, share: share, timeouts: timeouts, aborted: aborted, abort: abort}
 }
 
 // isFresh says whether request seq goes on a fresh connection. The choice
@@ -72,9 +78,11 @@ func (t *transport) wasRetried(seq uint64) bool {
 	return t.retried[seq%retryRing].Load() == seq+1
 }
 
+// RoundTrip sends req. vegeta's requests carry no context of their own,
+// so the transport gives each the one abort cancels.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if timeout := t.timeoutOf(req); timeout > 0 {
-		ctx, cancel := context.WithTimeout(req.Context(), timeout)
+		ctx, cancel := context.WithTimeout(t.aborted, timeout)
 		resp, err := t.roundTrip(req.WithContext(ctx))
 		if err != nil {
 			cancel()
@@ -90,14 +98,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	seq, err := strconv.ParseUint(req.Header.Get(seqHeader), 10, 64)
 	if err != nil {
-		return t.keepAlive.RoundTrip(req)
+		return t.keepAlive.RoundTrip(req.WithContext(t.aborted))
+	}
+	ctx := req.Context()
+	if ctx == context.Background() {
+		ctx = t.aborted
 	}
 	if t.isFresh(seq) {
+		if ctx != req.Context() {
+			req = req.WithContext(ctx)
+		}
 		return t.fresh.RoundTrip(req)
 	}
 	var conns atomic.Int32
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { conns.Add(1) }}
-	resp, err := t.keepAlive.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	resp, err := t.keepAlive.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
 	if conns.Load() > 1 {
 		t.retries.Add(1)
 		t.retried[seq%retryRing].Store(seq + 1)

@@ -88,9 +88,12 @@ func (r *Report) shortfall() bool {
 	return r.FailOnShortfall && !r.Health.Reliable()
 }
 
-// Verdict is "pass" or "fail".
+// Verdict is "pass", "fail", or "cancelled" for a run cut short.
 func (r *Report) Verdict() string {
-	if r.Passed() {
+	switch {
+	case r.Cancelled:
+		return "cancelled"
+	case r.Passed():
 		return "pass"
 	}
 	return "fail"
