@@ -1,0 +1,185 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
+)
+
+// TestEveryBadInputStopsTheRunBeforeAnyRequest starts the built binary as
+// the runner does with one bad value at a time. Each run must exit with
+// exitSetup and one message that names the input and quotes the value,
+// before a single request reaches the API under test or GitHub.
+func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
+	q := strconv.Quote
+	// $API stands for the loopback API the case runs against.
+	tests := []struct {
+		name   string
+		deploy bool // dispatch a deploy through a stand-in GitHub
+		inputs map[string]string
+		args   []string
+		input  string // the input the message must name
+		want   string // what the message must hold: the bad value, quoted
+	}{
+		// rate
+		{name: "a rate without a unit", inputs: map[string]string{"rate": "50"}, input: "rate", want: q("50")},
+		{name: "a rate per a unitless duration", inputs: map[string]string{"rate": "50/1"}, input: "rate", want: q("50/1")},
+		{name: "a zero rate", inputs: map[string]string{"rate": "0/1s"}, input: "rate", want: q("0/1s")},
+		{name: "a negative rate", inputs: map[string]string{"rate": "-5/1s"}, input: "rate", want: q("-5/1s")},
+		{name: "a rate per zero seconds", inputs: map[string]string{"rate": "50/0s"}, input: "rate", want: q("50/0s")},
+		{name: "a fractional number of requests", inputs: map[string]string{"rate": "1.5/1s"}, input: "rate", want: q("1.5/1s")},
+		{name: "a rate above a million a second", inputs: map[string]string{"rate": "2000000/1s"}, input: "rate", want: q("2000000/1s")},
+
+		// durations
+		{name: "a zero duration", inputs: map[string]string{"duration": "0s"}, input: "duration", want: q("0s")},
+		{name: "a negative duration", inputs: map[string]string{"duration": "-1m"}, input: "duration", want: q("-1m")},
+		{name: "a duration without a unit", inputs: map[string]string{"duration": "60"}, input: "duration", want: q("60")},
+		{name: "a zero request timeout", inputs: map[string]string{"timeout": "0s"}, input: "timeout", want: q("0s")},
+		{name: "a negative ramp-up", inputs: map[string]string{"ramp-up": "-1s"}, input: "ramp-up", want: q("-1s")},
+		{name: "a ramp-up longer than the run", inputs: map[string]string{"ramp-up": "2m", "duration": "1m"}, input: "ramp-up", want: q("2m")},
+
+		// targets
+		{name: "an unknown method", inputs: map[string]string{"targets": "FETCH $API/health"}, input: "targets", want: q("FETCH $API/health")},
+		{name: "a lower-case method", inputs: map[string]string{"targets": "get $API/health"}, input: "targets", want: q("get $API/health")},
+		{name: "an ftp URL", inputs: map[string]string{"targets": "$API/health\nGET ftp://127.0.0.1/file"}, input: "targets", want: q("ftp://127.0.0.1/file")},
+		{name: "a URL without a scheme", inputs: map[string]string{"targets": "127.0.0.1:8080/health"}, input: "targets", want: q("127.0.0.1:8080/health")},
+		{name: "a scheme-relative URL", inputs: map[string]string{"targets": "//127.0.0.1/health"}, input: "targets", want: q("//127.0.0.1/health")},
+		{name: "a URL without a host", inputs: map[string]string{"targets": "http:///health"}, input: "targets", want: q("http:///health")},
+		{name: "a malformed IPv6 URL", inputs: map[string]string{"targets": "http://[::1/health"}, input: "targets", want: q("http://[::1/health")},
+		{name: "a port out of range", inputs: map[string]string{"targets": "http://127.0.0.1:99999/health"}, input: "targets", want: q("99999")},
+		{name: "a target line with three fields", inputs: map[string]string{"targets": "GET $API/health now"}, input: "targets", want: q("GET $API/health now")},
+		{name: "an empty target list", inputs: map[string]string{"targets": ""}, input: "targets", want: "no targets"},
+		{name: "a target list of comments", inputs: map[string]string{"targets": "# GET $API/health\n\n"}, input: "targets", want: "no targets"},
+		{name: "a repeated target", inputs: map[string]string{"targets": "$API/health\n$API/health"}, input: "targets", want: q("$API/health")},
+
+		// limits and thresholds
+		{name: "an error rate above 100%", inputs: map[string]string{"max-error-rate": "150%"}, input: "max-error-rate", want: q("150%")},
+		{name: "an error rate above one as a fraction", inputs: map[string]string{"max-error-rate": "1.5"}, input: "max-error-rate", want: q("1.5")},
+		{name: "a negative error rate", inputs: map[string]string{"max-error-rate": "-1%"}, input: "max-error-rate", want: q("-1%")},
+		{name: "a negative latency", inputs: map[string]string{"max-p95": "-5ms"}, input: "max-p95", want: q("-5ms")},
+		{name: "a latency without a unit", inputs: map[string]string{"max-p99": "500"}, input: "max-p99", want: q("500")},
+		{name: "a downtime in words", inputs: map[string]string{"max-downtime": "never"}, input: "max-downtime", want: q("never")},
+		{name: "a percentile above 100", inputs: map[string]string{"thresholds": "p(95)<400ms\np(101)<1s"}, input: "thresholds", want: q("p(101)<1s")},
+		{name: "a percentile of zero", inputs: map[string]string{"thresholds": "p(0)<1s"}, input: "thresholds", want: q("p(0)<1s")},
+		{name: "a doubled operator", inputs: map[string]string{"thresholds": "p(95)<<3"}, input: "thresholds", want: q("p(95)<<3")},
+		{name: "a threshold without an operator", inputs: map[string]string{"thresholds": "avg 200ms"}, input: "thresholds", want: q("avg 200ms")},
+		{name: "an unknown metric", inputs: map[string]string{"thresholds": "latency<1s"}, input: "thresholds", want: q("latency<1s")},
+		{name: "an error-rate threshold above 100%", inputs: map[string]string{"thresholds": "error_rate<150%"}, input: "thresholds", want: q("error_rate<150%")},
+		{name: "a negative downtime threshold", inputs: map[string]string{"thresholds": "downtime<=-1s"}, input: "thresholds", want: q("downtime<=-1s")},
+
+		// the deploy
+		{name: "broken JSON in workflow-inputs", deploy: true, inputs: map[string]string{"workflow-inputs": `{"version":`}, input: "workflow-inputs", want: q(`{"version":`)},
+		{name: "a nested workflow input", deploy: true, inputs: map[string]string{"workflow-inputs": `{"version": {"tag": "v2"}}`}, input: "workflow-inputs", want: q("version")},
+		{name: "a workflow-inputs line without a value", deploy: true, inputs: map[string]string{"workflow-inputs": "version"}, input: "workflow-inputs", want: q("version")},
+		{name: "a workflow input given twice", deploy: true, inputs: map[string]string{"workflow-inputs": "version=1\nversion=2"}, input: "workflow-inputs", want: q("version=2")},
+		{name: "broken JSON in client-payload", deploy: true, inputs: map[string]string{"workflow": "", "event-type": "deploy", "client-payload": `{"version"`}, input: "client-payload", want: q(`{"version"`)},
+		{name: "a client-payload that is not an object", deploy: true, inputs: map[string]string{"workflow": "", "event-type": "deploy", "client-payload": `["v2"]`}, input: "client-payload", want: q(`["v2"]`)},
+		{name: "a repository without a slash", deploy: true, inputs: map[string]string{"repository": "acme"}, input: "repository", want: q("acme")},
+		{name: "a repository without a name", deploy: true, inputs: map[string]string{"repository": "acme/"}, input: "repository", want: q("acme/")},
+		{name: "a repository with a path", deploy: true, inputs: map[string]string{"repository": "acme/shop/actions"}, input: "repository", want: q("acme/shop/actions")},
+		{name: "a workflow given as a path", deploy: true, inputs: map[string]string{"workflow": ".github/workflows/deploy-staging.yml"}, input: "workflow", want: q(".github/workflows/deploy-staging.yml")},
+		{name: "a workflow-ref with a space", deploy: true, inputs: map[string]string{"workflow-ref": "release 2"}, input: "workflow-ref", want: q("release 2")},
+		{name: "a correlation input with a space", deploy: true, inputs: map[string]string{"correlation-input": "run id"}, input: "correlation-input", want: q("run id")},
+		{name: "fail-on-deploy-failure that is not a boolean", deploy: true, inputs: map[string]string{"fail-on-deploy-failure": "maybe"}, input: "fail-on-deploy-failure", want: q("maybe")},
+		{name: "a zero poll interval", deploy: true, inputs: map[string]string{"poll-interval": "0s"}, input: "poll-interval", want: q("0s")},
+		{name: "a zero deploy timeout", deploy: true, inputs: map[string]string{"deploy-timeout": "0s"}, input: "deploy-timeout", want: q("0s")},
+		{name: "a negative head", deploy: true, inputs: map[string]string{"head": "-1s"}, input: "head", want: q("-1s")},
+		{name: "a tail without a unit", deploy: true, inputs: map[string]string{"tail": "30"}, input: "tail", want: q("30")},
+		{name: "a ramp-up longer than head", deploy: true, inputs: map[string]string{"ramp-up": "5s", "head": "1s"}, input: "ramp-up", want: q("5s")},
+		{name: "a deploy without a token", deploy: true, inputs: map[string]string{"github-token": ""}, input: "github-token", want: "is empty"},
+
+		// conflicting inputs
+		{name: "workflow and event-type together with workflow-inputs", deploy: true, inputs: map[string]string{"event-type": "deploy", "workflow-inputs": "version=2"}, input: "workflow-inputs", want: "event-type"},
+		{name: "client-payload with a workflow_dispatch", deploy: true, inputs: map[string]string{"client-payload": `{"version": "2"}`}, input: "client-payload", want: "event-type"},
+		{name: "workflow-inputs without a workflow", inputs: map[string]string{"workflow-inputs": "version=2"}, input: "workflow-inputs", want: "workflow"},
+		{name: "client-payload without event-type", inputs: map[string]string{"client-payload": `{"version": "2"}`}, input: "client-payload", want: "event-type"},
+
+		// the command line
+		{name: "an unknown flag", args: []string{"--nope"}, input: "flags", want: "-nope"},
+		{name: "a flag without its value", args: []string{"--rate"}, input: "flags", want: "-rate"},
+		{name: "an argument that is not a flag", args: []string{"extra"}, input: "arguments", want: q("extra")},
+		{name: "a flag with a bad value over a good input", inputs: map[string]string{"rate": "50/1s"}, args: []string{"--rate", "fast"}, input: "rate", want: q("fast")},
+		{name: "a bad value in a repeated flag", args: []string{"--targets", "$API/a", "--targets", "FETCH $API/b"}, input: "targets", want: q("FETCH $API/b")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			server, hits := countingServer(t, nil)
+			expand := strings.NewReplacer("$API", server.URL).Replace
+
+			inputs := map[string]string{"targets": server.URL + "/health", "rate": "50/1s", "duration": "2s"}
+			env := map[string]string{}
+			var github *deploytest.Server
+			if tt.deploy {
+				github = deploytest.NewServer(t, deploytest.WithToken(deployToken))
+				env["GITHUB_API_URL"] = github.URL
+				inputs["workflow"] = "deploy-staging.yml"
+				inputs["repository"] = github.FullName()
+				inputs["github-token"] = deployToken
+				inputs["head"], inputs["tail"] = "1s", "1s"
+			} else {
+				env["GITHUB_API_URL"] = githubNeverCalled(t)
+			}
+			for k, v := range tt.inputs {
+				inputs[k] = expand(v)
+			}
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = expand(a)
+			}
+
+			run := runAction(t, inputs, env, args...)
+
+			if run.exit != exitSetup {
+				t.Errorf("exit %d, want %d (exitSetup)\nstdout:\n%s\nstderr:\n%s", run.exit, exitSetup, run.stdout, run.stderr)
+			}
+			checkOneMessage(t, "stderr", run.stderr, "deploy-load-check: ", tt.input, expand(tt.want))
+			checkOneMessage(t, "stdout", unescapeCommands(run.stdout), "::error::", tt.input, expand(tt.want))
+			if run.summary != "" || len(run.outputs) != 0 {
+				t.Errorf("a bad input still wrote a summary or outputs: %q %v", run.summary, run.outputs)
+			}
+			if n := hits.Load(); n != 0 {
+				t.Errorf("the API under test answered %d requests despite the bad input", n)
+			}
+			if github != nil {
+				if n := github.Count(deploytest.EndpointWorkflowDispatch) + github.Count(deploytest.EndpointRepositoryDispatch); n != 0 {
+					t.Errorf("dispatched %d times despite the bad input", n)
+				}
+				// Inputs are parsed before the token is even checked.
+				if calls := github.Calls(); len(calls) != 0 {
+					t.Errorf("the stand-in GitHub got %d calls despite the bad input, first %s %s", len(calls), calls[0].Method, calls[0].Path)
+				}
+			}
+		})
+	}
+}
+
+// checkOneMessage checks that out has exactly one line starting with prefix,
+// and that it names input and holds want.
+func checkOneMessage(t *testing.T, stream, out, prefix, input, want string) {
+	t.Helper()
+	var messages []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			messages = append(messages, line)
+		}
+	}
+	if len(messages) != 1 {
+		t.Errorf("%s has %d lines starting %q, want one:\n%s", stream, len(messages), prefix, out)
+		return
+	}
+	msg := messages[0]
+	if name := "input " + strconv.Quote(input); !strings.Contains(msg, name) {
+		t.Errorf("%s message does not name %s: %s", stream, name, msg)
+	}
+	if !strings.Contains(msg, want) {
+		t.Errorf("%s message lacks %s: %s", stream, want, msg)
+	}
+}
+
+// unescapeCommands undoes the escaping of workflow commands' data (% as %25,
+// CR and LF as %0D and %0A), which the runner undoes before showing them.
+var unescapeCommands = strings.NewReplacer("%0D", "\r", "%0A", "\n", "%25", "%").Replace
