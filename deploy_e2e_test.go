@@ -21,7 +21,7 @@ func deployInputs(api *stagingAPI, more map[string]string) map[string]string {
 		"github-token":   deployToken,
 		"head":           "1s",
 		"tail":           "1s",
-		"poll-interval":  "200ms",
+		"poll-interval":  "1s",
 		"deploy-timeout": "1m",
 		// These tests are about the deploy, not the generator, and share
 		// two cores with each other under the race detector.

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -414,11 +416,20 @@ func (p *parser) deploy() *Deploy {
 	d.FailOnDeployFailure = p.boolean("fail-on-deploy-failure")
 	d.CancelOnAbort = p.boolean("cancel-deploy-on-abort")
 
-	if strings.ContainsAny(d.Workflow, " \t\n/") {
-		p.fail("workflow", fmt.Errorf("%q is not a workflow; want a file name such as deploy-staging.yml or a numeric id", d.Workflow))
+	if d.Workflow != "" && !validWorkflow(d.Workflow) {
+		p.fail("workflow", fmt.Errorf("%q is not a workflow; want a file name such as deploy-staging.yml (.yml or .yaml, no directory) or a numeric id", d.Workflow))
 	}
-	if strings.ContainsAny(d.Ref, " \t\n") {
+	if d.Ref != "" && !validRef(d.Ref) {
 		p.fail("workflow-ref", fmt.Errorf("%q is not a branch or tag name", d.Ref))
+	}
+	if len(d.EventType) > 100 || strings.ContainsAny(d.EventType, "\n\r\t") {
+		p.fail("event-type", fmt.Errorf("%q is not an event type; want at most 100 characters on one line", d.EventType))
+	}
+	if d.PollInterval > 0 && d.PollInterval < time.Second {
+		p.fail("poll-interval", fmt.Errorf("%q is under a second; want 1s or more, the API allows about 1,000 requests an hour per repository", src.Get("poll-interval")))
+	}
+	if d.PollInterval > 0 && d.Timeout > 0 && d.Timeout < d.PollInterval {
+		p.fail("poll-interval", fmt.Errorf("%q is longer than deploy-timeout %q", src.Get("poll-interval"), src.Get("deploy-timeout")))
 	}
 	inputs, err := ParseWorkflowInputs(src.Get("workflow-inputs"))
 	if err != nil {
@@ -433,7 +444,7 @@ func (p *parser) deploy() *Deploy {
 		d.ClientPayload = json.RawMessage(raw)
 	}
 	if d.CorrelationInput != "" && !validInputName(d.CorrelationInput) {
-		p.fail("correlation-input", fmt.Errorf("%q is not an input name; want letters, digits, - and _", d.CorrelationInput))
+		p.fail("correlation-input", fmt.Errorf("%q is not an input name; want a letter or _ first, then letters, digits, - and _", d.CorrelationInput))
 	}
 
 	repo := src.Get("repository")
@@ -442,25 +453,33 @@ func (p *parser) deploy() *Deploy {
 	switch {
 	case repo == "" && dispatching:
 		p.fail("repository", errors.New("is empty; want owner/name of the repository holding the deploy workflow"))
-	case repo != "" && (!ok || owner == "" || name == "" || strings.ContainsAny(name, "/ \t")):
+	case repo != "" && (!ok || !validOwner(owner) || !validRepoName(name)):
 		p.fail("repository", fmt.Errorf("%q is not a repository; want owner/name such as acme/api", repo))
 	}
 	d.Owner, d.Repo = owner, name
 
+	// Values that would be silently ignored are mistakes.
 	if !dispatching {
-		if len(d.Inputs) > 0 {
-			p.fail("workflow-inputs", errors.New("is set but no workflow is; set workflow to dispatch a deploy"))
-		}
-		if d.ClientPayload != nil {
-			p.fail("client-payload", errors.New("is set but event-type is not; set event-type to send a repository_dispatch"))
+		for input, set := range map[string]bool{
+			"workflow-inputs":   len(d.Inputs) > 0,
+			"client-payload":    d.ClientPayload != nil,
+			"workflow-ref":      d.Ref != "",
+			"correlation-input": d.CorrelationInput != "",
+		} {
+			if set {
+				p.fail(input, fmt.Errorf("is %q but neither workflow nor event-type is set, so nothing is dispatched", src.Get(input)))
+			}
 		}
 		return nil
 	}
 	if d.EventType != "" && len(d.Inputs) > 0 {
-		p.fail("workflow-inputs", errors.New("cannot be used with event-type; a repository_dispatch carries client-payload instead"))
+		p.fail("workflow-inputs", fmt.Errorf("is %q but event-type %q sends a repository_dispatch, which carries client-payload instead", src.Get("workflow-inputs"), d.EventType))
 	}
-	if d.Workflow != "" && d.EventType == "" && d.ClientPayload != nil {
-		p.fail("client-payload", errors.New("is set but event-type is not; a workflow_dispatch carries workflow-inputs instead"))
+	if d.EventType != "" && d.Ref != "" {
+		p.fail("workflow-ref", fmt.Errorf("is %q but event-type %q sends a repository_dispatch, which runs on the default branch", d.Ref, d.EventType))
+	}
+	if d.EventType == "" && d.ClientPayload != nil {
+		p.fail("client-payload", fmt.Errorf("is %q but event-type is not set; a workflow_dispatch carries workflow-inputs instead", src.Get("client-payload")))
 	}
 	if d.Token == "" {
 		p.fail("github-token", errors.New("is empty; a deploy dispatch needs a token with actions: write on the repository"))
@@ -468,20 +487,65 @@ func (p *parser) deploy() *Deploy {
 	return d
 }
 
+// validInputName follows GitHub's rule for workflow_dispatch input names.
 func validInputName(s string) bool {
-	for _, r := range s {
-		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+	for i, r := range s {
+		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r == '-' || r >= '0' && r <= '9')) {
 			return false
 		}
 	}
 	return s != ""
 }
 
+// validOwner follows GitHub's rule for user and organisation names.
+func validOwner(s string) bool {
+	if s == "" || len(s) > 39 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// validRepoName follows GitHub's rule for repository names.
+func validRepoName(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// validWorkflow accepts a workflow's numeric id or its file name.
+func validWorkflow(s string) bool {
+	if _, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return true
+	}
+	base, ok := strings.CutSuffix(s, ".yml")
+	if !ok {
+		base, ok = strings.CutSuffix(s, ".yaml")
+	}
+	return ok && base != "" && !strings.ContainsAny(s, "/\\?#% \t\n") && !strings.HasPrefix(s, ".")
+}
+
+// validRef rejects what git forbids in ref names that a typo produces.
+func validRef(s string) bool {
+	return !strings.ContainsAny(s, " \t\n~^:?*[\\") && !strings.Contains(s, "..") && !strings.HasSuffix(s, "/") && !strings.HasPrefix(s, "-")
+}
+
 // parseDuration reads a Go duration with a unit.
 func parseDuration(raw string, allowZero bool) (time.Duration, error) {
 	d, err := time.ParseDuration(raw)
 	if err != nil {
-		if _, numErr := strconv.ParseFloat(raw, 64); numErr == nil && raw != "0" {
+		if f, numErr := strconv.ParseFloat(raw, 64); numErr == nil && raw != "0" && !math.IsInf(f, 0) && !math.IsNaN(f) {
 			return 0, fmt.Errorf("%q has no unit; want a duration such as 30s or 2m", raw)
 		}
 		if raw == "0" && allowZero {
@@ -591,6 +655,35 @@ func quoteAll(names []string) string {
 	return strings.Join(quoted, ", ")
 }
 
+// readJSONObject reads one JSON object member by member, so that a key
+// given twice is seen rather than silently overwritten.
+func readJSONObject(dec *json.Decoder, member func(key string, value any) error) error {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return errors.New("want an object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		var value any
+		if err := dec.Decode(&value); err != nil {
+			return err
+		}
+		if err := member(key, value); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("text after the object")
+	}
+	return nil
+}
+
 // ParseWorkflowInputs reads a JSON object or key=value lines. Values are
 // sent as strings, as workflow_dispatch wants.
 func ParseWorkflowInputs(raw string) (map[string]string, error) {
@@ -599,21 +692,30 @@ func ParseWorkflowInputs(raw string) (map[string]string, error) {
 	}
 	inputs := make(map[string]string)
 	if strings.HasPrefix(raw, "{") {
-		var obj map[string]any
-		if err := json.Unmarshal([]byte(raw), &obj); err != nil {
-			return nil, fmt.Errorf("%q is not a JSON object: %v", raw, err)
-		}
-		for k, v := range obj {
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber() // 1234567 is sent as written, not as 1.234567e+06
+		if err := readJSONObject(dec, func(k string, v any) error {
+			if !validInputName(k) {
+				return fmt.Errorf("%q is not an input name; want a letter or _ first, then letters, digits, - and _", k)
+			}
+			if _, dup := inputs[k]; dup {
+				return fmt.Errorf("sets %q twice", k)
+			}
 			switch v := v.(type) {
 			case string:
 				inputs[k] = v
-			case bool, float64:
-				inputs[k] = fmt.Sprint(v)
+			case json.Number:
+				inputs[k] = v.String()
+			case bool:
+				inputs[k] = strconv.FormatBool(v)
 			case nil:
 				inputs[k] = ""
 			default:
-				return nil, fmt.Errorf("input %q has a nested value; workflow inputs are strings, numbers or booleans", k)
+				return fmt.Errorf("input %q has a nested value; workflow inputs are strings, numbers or booleans", k)
 			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("%q is not a JSON object of inputs: %v", raw, err)
 		}
 		return inputs, nil
 	}
@@ -626,6 +728,9 @@ func ParseWorkflowInputs(raw string) (map[string]string, error) {
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
 			return nil, fmt.Errorf("line %d: %q: want key=value or a JSON object", n+1, line)
+		}
+		if !validInputName(k) {
+			return nil, fmt.Errorf("line %d: %q: %q is not an input name; want a letter or _ first, then letters, digits, - and _", n+1, line, k)
 		}
 		if _, dup := inputs[k]; dup {
 			return nil, fmt.Errorf("line %d: %q sets %q twice", n+1, line, k)

@@ -34,21 +34,38 @@ func NewSource(spec *Spec, args []string, getenv func(string) string, usage io.W
 		src.secrets[name] = true
 	}
 	fs := flag.NewFlagSet("deploy-load-check", flag.ContinueOnError)
-	fs.SetOutput(usage)
+	// The flag package's own complaint is replaced by one line of ours;
+	// the usage text is printed for -h only.
+	fs.SetOutput(io.Discard)
 	for _, in := range spec.Inputs {
 		fs.Var(&lines{name: in.Name, into: src.flags}, in.Name, firstLine(in.Description))
 	}
-	fs.Usage = func() {
+	fs.Usage = func() {}
+	help := func() {
+		fs.SetOutput(usage)
 		fmt.Fprintf(usage, "Usage: deploy-load-check [flags]\n       deploy-load-check demo\n\n%s\n\nFlags mirror the action's inputs; unset ones take the INPUT_<NAME> variable or the default in action.yml:\n", firstLine(spec.Description))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			help()
 			return nil, nil, err
 		}
-		return nil, nil, &Error{Input: "flags", Err: err}
+		return nil, nil, &Error{Input: "flags", Err: flagError(err)}
 	}
 	return src, fs.Args(), nil
+}
+
+// flagError rewrites the flag package's errors to quote the flag and say
+// where to look.
+func flagError(err error) error {
+	msg := err.Error()
+	for _, prefix := range []string{"flag provided but not defined: ", "flag needs an argument: "} {
+		if name, ok := strings.CutPrefix(msg, prefix); ok {
+			return fmt.Errorf("%s%q; the flags are the action's inputs, listed by -h", prefix, name)
+		}
+	}
+	return err
 }
 
 // Get returns the raw value of the input called name, trimmed of the

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -93,7 +94,7 @@ func ParseHTTP(text, file string) ([]Spec, error) {
 		case current == nil:
 			return nil, fmt.Errorf("%s: %q: want METHOD URL, such as \"GET https://staging.example.com/health\"", where(n), line)
 		case strings.HasPrefix(line, "@"):
-			body, err := os.ReadFile(line[1:])
+			body, err := ReadFile(line[1:])
 			if err != nil {
 				return nil, fmt.Errorf("%s: body %q: %w", where(n), line[1:], err)
 			}
@@ -258,6 +259,9 @@ func ParseURL(raw string) (*Template, error) {
 		return nil, fmt.Errorf("%q is not an http or https URL", raw)
 	case u.Hostname() == "":
 		return nil, fmt.Errorf("%q has no host", raw)
+	case u.User != nil:
+		// Credentials in a URL end up in names, logs and reports.
+		return nil, fmt.Errorf("the URL of host %q carries credentials (user:password@); send them in a header or an auth input instead", u.Host)
 	}
 	if port := u.Port(); port != "" {
 		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > math.MaxUint16 {
@@ -354,10 +358,34 @@ func sortedKeys(m map[string][]string) []string {
 	return keys
 }
 
+// MaxFile bounds a targets, body or values file.
+const MaxFile = 16 << 20
+
+// ReadFile reads a regular file of at most MaxFile bytes: a device or a
+// pipe would block or never end.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if info.Size() > MaxFile {
+		return nil, fmt.Errorf("%s is %d bytes; the limit is %d", path, info.Size(), MaxFile)
+	}
+	return io.ReadAll(io.LimitReader(f, MaxFile+1))
+}
+
 // ParseFile reads a targets file: JSON lines when its first non-blank
 // character is {, vegeta's HTTP format otherwise.
 func ParseFile(path string) ([]Spec, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -205,13 +204,12 @@ func readLines(path string) ([]string, error) {
 	if path == "" {
 		return nil, errors.New("{{pick_line}} needs a file, such as {{pick_line terms.txt}}")
 	}
-	f, err := os.Open(path)
+	raw, err := ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("{{pick_line %s}}: %w", path, err)
 	}
-	defer f.Close()
 	var lines []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(strings.NewReader(string(raw)))
 	for sc.Scan() {
 		if line := strings.TrimSpace(sc.Text()); line != "" {
 			lines = append(lines, line)

@@ -163,20 +163,28 @@ func FormatPercent(f float64) string {
 	return strconv.FormatFloat(math.Round(f*100*1000)/1000, 'f', -1, 64) + "%"
 }
 
-// FormatSeconds writes seconds as a readable duration: 412ms, 1.25s, 0s.
+// FormatSeconds writes seconds as a readable duration: 412µs, 412.3ms,
+// 1.25s, 2m5s, 0s. A value that rounds up to the next unit takes it (999.96ms
+// is 1s).
 func FormatSeconds(s float64) string {
-	d := time.Duration(math.Round(s * float64(time.Second)))
-	switch {
-	case d == 0:
+	if s <= 0 || math.IsNaN(s) {
 		return "0s"
-	case d < time.Millisecond:
-		return d.Round(time.Microsecond).String()
-	case d < time.Second:
-		return strconv.FormatFloat(math.Round(float64(d)/float64(time.Millisecond)*10)/10, 'f', -1, 64) + "ms"
-	case d < time.Minute:
-		return strconv.FormatFloat(math.Round(d.Seconds()*100)/100, 'f', -1, 64) + "s"
 	}
-	return d.Round(time.Second).String()
+	if us := math.Round(s * 1e6); us < 1000 {
+		return strconv.FormatFloat(us, 'f', -1, 64) + "µs"
+	}
+	if ms := math.Round(s*1e4) / 10; ms < 1000 {
+		return strconv.FormatFloat(ms, 'f', -1, 64) + "ms"
+	}
+	if sec := math.Round(s*100) / 100; sec < 60 {
+		return strconv.FormatFloat(sec, 'f', -1, 64) + "s"
+	}
+	// time.Duration holds about 292 years; longer is shown as that.
+	ns := s * float64(time.Second)
+	if ns >= math.MaxInt64 {
+		return time.Duration(math.MaxInt64).String()
+	}
+	return time.Duration(ns).Round(time.Second).String()
 }
 
 // Parse reads one threshold such as p(95)<400ms, error_rate<0.5% or
@@ -212,8 +220,8 @@ func Parse(s string) (Threshold, error) {
 		t.Metric = Downtime
 	case strings.HasPrefix(name, "p(") && strings.HasSuffix(name, ")"):
 		p, err := strconv.ParseFloat(name[2:len(name)-1], 64)
-		if err != nil || math.IsNaN(p) || p <= 0 || p > 100 {
-			return Threshold{}, fmt.Errorf("percentile %q is out of range; want p(N) with 0 < N <= 100, such as p(99.9)", name[2:len(name)-1])
+		if err != nil || math.IsNaN(p) || p < 0.001 || p > 100 {
+			return Threshold{}, fmt.Errorf("percentile %q is out of range; want p(N) with 0.001 <= N <= 100, such as p(99.9)", name[2:len(name)-1])
 		}
 		t.Metric, t.Percentile = Quantile, p
 	default:
@@ -251,11 +259,14 @@ func ParseFraction(s string) (float64, error) {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%q is not a rate; want a percentage such as 0.5%% or a fraction such as 0.005", s)
 	}
+	if scale == 1 && f == 1 {
+		return 0, fmt.Errorf("%q is ambiguous; write 100%% for all requests, or 1%% for one in a hundred", s)
+	}
 	f /= scale
 	if f < 0 || f > 1 {
 		return 0, fmt.Errorf("%q is out of range; want 0%% to 100%% (a fraction from 0 to 1)", s)
 	}
-	return f, nil
+	return f + 0, nil // + 0 turns -0 into 0
 }
 
 // ParseLatency reads a non-negative duration with a unit, such as 400ms or 1.5s.
