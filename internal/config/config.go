@@ -210,7 +210,7 @@ func (p *parser) auth() []request.Auth {
 // header reads an input that names a header.
 func (p *parser) header(input string) string {
 	name := p.src.Get(input)
-	if !validHeaderName(name) {
+	if !request.ValidHeaderName(name) {
 		p.fail(input, fmt.Errorf("%q is not a header name", name))
 	}
 	return name
@@ -291,15 +291,6 @@ func (p *parser) path(input string) string {
 	return raw
 }
 
-func validHeaderName(s string) bool {
-	for _, r := range s {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
-			return false
-		}
-	}
-	return s != ""
-}
-
 func (p *parser) boolean(input string) bool {
 	raw := p.src.Get(input)
 	switch strings.ToLower(raw) {
@@ -373,7 +364,7 @@ func Parse(src *Source) (*Config, error) {
 	c.FreshShare = p.fraction("fresh-connection-rate")
 	c.DegradedErrorRate = p.fraction("degraded-error-rate")
 	c.VersionHeader = src.Get("version-header")
-	if c.VersionHeader != "" && !validHeaderName(c.VersionHeader) {
+	if c.VersionHeader != "" && !request.ValidHeaderName(c.VersionHeader) {
 		p.fail("version-header", fmt.Errorf("%q is not a header name", c.VersionHeader))
 	}
 	c.FailOnShortfall = p.boolean("fail-on-load-shortfall")

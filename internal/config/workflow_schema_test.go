@@ -31,38 +31,45 @@ func repoWorkflows(t *testing.T) []string {
 
 func TestWorkflowsMatchTheSchema(t *testing.T) {
 	t.Parallel()
-	schemaPath, err := filepath.Abs("../../../shared/schemas/github-workflow.json")
+	for _, path := range repoWorkflows(t) {
+		validateAgainstSchema(t, path, "github-workflow.json")
+	}
+}
+
+// validateAgainstSchema checks a YAML file against one of the shared JSON
+// schemas, skipping when the schema is not there.
+func validateAgainstSchema(t *testing.T, yamlPath, schemaName string) {
+	t.Helper()
+	schemaPath, err := filepath.Abs(filepath.Join("../../../shared/schemas", schemaName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(schemaPath); err != nil {
-		t.Skipf("no workflow schema at %s: %v", schemaPath, err)
+		t.Skipf("no schema at %s: %v", schemaPath, err)
 	}
 	schema, err := jsonschema.NewCompiler().Compile(schemaPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range repoWorkflows(t) {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc any
-		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		// Round-trip through JSON so the validator sees JSON types.
-		js, err := json.Marshal(doc)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(js)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := schema.Validate(inst); err != nil {
-			t.Errorf("%s does not match the schema: %v", path, err)
-		}
+	raw, err := os.ReadFile(yamlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("%s: %v", yamlPath, err)
+	}
+	// Round-trip through JSON so the validator sees JSON types.
+	js, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatalf("%s: %v", yamlPath, err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(js)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		t.Errorf("%s does not match %s: %v", yamlPath, schemaName, err)
 	}
 }
 

@@ -218,7 +218,7 @@ func parseTimeout(s string) (time.Duration, error) {
 func ParseHeader(line string) (Header, error) {
 	name, value, ok := strings.Cut(line, ":")
 	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-	if !ok || name == "" || !validHeaderName(name) {
+	if !ok || name == "" || !ValidHeaderName(name) {
 		return Header{}, fmt.Errorf("%q is not a header; want Name: value", line)
 	}
 	t, err := Parse(value, InHeader)
@@ -228,7 +228,9 @@ func ParseHeader(line string) (Header, error) {
 	return Header{Name: name, Value: t}, nil
 }
 
-func validHeaderName(s string) bool {
+// ValidHeaderName reports whether s is an HTTP header name (an RFC 9110
+// token).
+func ValidHeaderName(s string) bool {
 	for _, r := range s {
 		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
 			return false
