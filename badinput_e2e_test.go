@@ -113,6 +113,7 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		{name: "two auth inputs for one header", inputs: map[string]string{"bearer-token": "tok-1234567890", "jwt-secret": "jwt-secret-12345"}, input: "bearer-token", want: "jwt-secret"},
 		{name: "an OAuth client without a secret", inputs: map[string]string{"oauth-token-url": "$API/token", "oauth-client-id": "me"}, input: "oauth-client-secret", want: "is empty"},
 		{name: "a health URL that is not http", inputs: map[string]string{"health-url": "ftp://127.0.0.1/ready"}, input: "health-url", want: q("ftp://127.0.0.1/ready")},
+		{name: "a version field path with a gap", inputs: map[string]string{"version-field": "build..version"}, input: "version-field", want: q("build..version")},
 		{name: "a zero max-workers", inputs: map[string]string{"max-workers": "0"}, input: "max-workers", want: q("0")},
 
 		// conflicting inputs

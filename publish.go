@@ -48,10 +48,10 @@ func (r *resultsFile) add(res *vegeta.Result) {
 	if r == nil || r.err != nil {
 		return
 	}
-	// Response headers may carry cookies or tokens; vegeta's reports do
-	// not need them.
+	// Response headers may carry cookies or tokens, and bodies may be
+	// large; vegeta's reports need neither.
 	kept := *res
-	kept.Headers = nil
+	kept.Headers, kept.Body = nil, nil
 	r.err = r.enc.Encode(&kept)
 }
 

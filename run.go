@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return &config.Error{Input: "targets", Err: fmt.Errorf("pre-flight failed, so no load was sent and no deploy dispatched: %w; check the URLs and that the API is up (preflight-timeout: 0s skips this)", err)}
 		}
 	}
-	generator, err := load.New(targets, load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare, MaxWorkers: cfg.MaxWorkers})
+	generator, err := load.New(targets, load.Options{Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare, MaxWorkers: cfg.MaxWorkers, KeepBody: keepBody(cfg)})
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	loadStart := time.Now()
-	recorder := stats.NewRecorder(loadStart, names, stats.Options{VersionHeader: cfg.VersionHeader, DegradedErrorRate: cfg.DegradedErrorRate})
+	recorder := stats.NewRecorder(loadStart, names, stats.Options{VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate})
 	rep := &report.Report{Title: "PR check", FailOnShortfall: cfg.FailOnShortfall}
 	var deployErr error
 	if cfg.Deploy == nil {
@@ -225,6 +225,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errBreach
 	}
 	return nil
+}
+
+// keepBody is how much of each answer the recorder needs: enough to read a
+// version field, or nothing.
+func keepBody(cfg *config.Config) int64 {
+	if cfg.VersionField != "" {
+		return 64 << 10
+	}
+	return 0
 }
 
 // sleep waits for d or until ctx is done, and reports whether d passed.

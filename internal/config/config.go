@@ -44,6 +44,7 @@ type Config struct {
 	FreshShare        float64       // of requests on fresh connections
 	DegradedErrorRate float64
 	VersionHeader     string
+	VersionField      string
 	FailOnShortfall   bool
 	ReportFile        string
 	ResultsFile       string
@@ -363,6 +364,10 @@ func Parse(src *Source) (*Config, error) {
 
 	c.FreshShare = p.fraction("fresh-connection-rate")
 	c.DegradedErrorRate = p.fraction("degraded-error-rate")
+	c.VersionField = src.Get("version-field")
+	if f := c.VersionField; f != "" && (strings.HasPrefix(f, ".") || strings.HasSuffix(f, ".") || strings.Contains(f, "..") || strings.ContainsAny(f, " \t\n")) {
+		p.fail("version-field", fmt.Errorf("%q is not a field path; want names joined by dots, such as build.version", f))
+	}
 	c.VersionHeader = src.Get("version-header")
 	if c.VersionHeader != "" && !request.ValidHeaderName(c.VersionHeader) {
 		p.fail("version-header", fmt.Errorf("%q is not a header name", c.VersionHeader))

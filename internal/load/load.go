@@ -64,6 +64,9 @@ type Options struct {
 	// FreshShare is the fraction of requests sent on a new connection
 	// each, without keep-alive, from 0 to 1.
 	FreshShare float64
+	// KeepBody is how many bytes of each answer's body to hand over with
+	// its result; 0 drains bodies without keeping them.
+	KeepBody int64
 }
 
 // Hit says what the generator knows of a result beyond vegeta's fields.
@@ -130,8 +133,9 @@ func New(targets []Target, opts Options) (*Generator, error) {
 		// their own *http.Transport.
 		vegeta.Client(&http.Client{Timeout: opts.Timeout, Transport: tr}),
 		vegeta.MaxWorkers(opts.MaxWorkers),
-		// Bodies are drained but not kept: a long run must not hold them.
-		vegeta.MaxBody(0),
+		// Bodies are drained and, beyond KeepBody, not kept: a result
+		// lives only until it is counted.
+		vegeta.MaxBody(opts.KeepBody),
 	)
 	return &Generator{
 		targets:   targets,

@@ -8,7 +8,10 @@ package stats
 import (
 	"cmp"
 	"container/heap"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,6 +59,10 @@ type Options struct {
 	// VersionHeader names a response header that carries the version of
 	// the server that answered, such as X-Version.
 	VersionHeader string
+	// VersionField names a field of a JSON answer that carries the version,
+	// as a dotted path such as build.version; it is read when the header
+	// is absent.
+	VersionField string
 	// DegradedErrorRate is the error rate above which a second counts as
 	// degraded, from 0 to 1; 0 turns degraded seconds off.
 	DegradedErrorRate float64
@@ -156,10 +163,7 @@ func (r *Recorder) Record(res *vegeta.Result, hit Hit) {
 		target:  hit.Target,
 	}
 	ok := o.class == ClassNone
-	var version string
-	if r.opts.VersionHeader != "" && res.Headers != nil {
-		version = res.Headers.Get(r.opts.VersionHeader)
-	}
+	version := r.versionOf(res)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -242,6 +246,38 @@ func modeIndex(fresh bool) int {
 		return 1
 	}
 	return 0
+}
+
+// versionOf reads the version that answered res, from the header or the
+// JSON field; "" when neither is there.
+func (r *Recorder) versionOf(res *vegeta.Result) string {
+	if r.opts.VersionHeader != "" && res.Headers != nil {
+		if v := res.Headers.Get(r.opts.VersionHeader); v != "" {
+			return v
+		}
+	}
+	if r.opts.VersionField == "" || len(res.Body) == 0 || res.Body[0] != '{' {
+		return ""
+	}
+	var doc map[string]any
+	if json.Unmarshal(res.Body, &doc) != nil {
+		return ""
+	}
+	var value any = doc
+	for _, key := range strings.Split(r.opts.VersionField, ".") {
+		obj, ok := value.(map[string]any)
+		if !ok {
+			return ""
+		}
+		value = obj[key]
+	}
+	switch v := value.(type) {
+	case string:
+		return v
+	case float64, bool:
+		return fmt.Sprint(v)
+	}
+	return ""
 }
 
 // countVersion counts an answer of version, returning its index.

@@ -342,3 +342,31 @@ func TestDegradedSecondsMergeIntoWindows(t *testing.T) {
 		t.Errorf("level 0 gives %v, want none", got)
 	}
 }
+
+func TestVersionFieldIsReadFromJSONAnswers(t *testing.T) {
+	t.Parallel()
+	r := NewRecorder(epoch, nil, Options{VersionHeader: "X-Version", VersionField: "build.version"})
+	bodies := []string{
+		`{"build": {"version": "v1"}}`,
+		`{"build": {"version": "v2"}, "status": "ok"}`,
+		`{"build": "flat"}`,
+		`not json`,
+		`{"build": {"version": 3}}`,
+	}
+	for i, body := range bodies {
+		res := result(uint64(i), time.Duration(i)*time.Second, time.Millisecond, 200, "")
+		res.Body = []byte(body)
+		r.Record(res, Hit{Target: -1})
+	}
+	header := result(5, 5*time.Second, time.Millisecond, 200, "")
+	header.Headers = map[string][]string{"X-Version": {"v9"}}
+	header.Body = []byte(`{"build": {"version": "ignored"}}`)
+	r.Record(header, Hit{Target: -1})
+	var names []string
+	for _, v := range r.Close(epoch.Add(6 * time.Second)).Versions {
+		names = append(names, v.Name)
+	}
+	if diff := cmp.Diff([]string{"v1", "v2", "3", "v9"}, names); diff != "" {
+		t.Errorf("versions (-want +got):\n%s", diff)
+	}
+}
