@@ -202,6 +202,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("input \"report-file\": %w", err)
 		}
 		rep.ReportPath = cfg.ReportFile
+		logf("report: %s", cfg.ReportFile)
 	}
 	if err := publish(rep, gh, getenv, stdout); err != nil {
 		return err

@@ -163,8 +163,8 @@ func (r *Report) writeWindows(b *strings.Builder) {
 	}
 	b.WriteString("### Disruption\n\n")
 	if s.WindowCount > 0 {
-		fmt.Fprintf(b, "%d window(s) without a successful response, %s in all; the first failure at %s, the last at %s.\n\n",
-			s.WindowCount, dur(s.Disrupted), r.at(s.FirstFailure), r.at(s.LastFailure))
+		fmt.Fprintf(b, "%s without a successful response, %s in all; the first failure at %s, the last at %s.\n\n",
+			plural(s.WindowCount, "window"), dur(s.Disrupted), r.at(s.FirstFailure), r.at(s.LastFailure))
 		withSteps := r.Deploy != nil && len(r.Deploy.Steps) > 0
 		if withSteps {
 			b.WriteString("| start | end | duration | failed requests | failures | status codes | deploy step |\n|---|---|---|---|---|---|---|\n")
@@ -346,6 +346,14 @@ func (r *Report) writeGenerator(b *strings.Builder) {
 	fmt.Fprintf(b, "| rate asked | achieved | scheduled | sent | held | not sent | late (>%s) | send lag p50 | send lag p99 | send lag max |\n|---|---|---|---|---|---|---|---|---|---|\n", dur(load.LateAfter))
 	fmt.Fprintf(b, "| %d/%s | %.1f/s | %d | %d | %s | %d | %d | %s | %s | %s |\n\n",
 		h.Rate.Freq, h.Rate.Per, h.AchievedRate(), h.Planned, h.Sent, verdict.FormatPercent(h.Held()), h.Unsent(), h.Late, dur(h.LagP50), dur(h.LagP99), dur(h.LagMax))
+}
+
+// plural writes a count with its noun: 1 window, 3 windows.
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }
 
 // clock writes a duration as m:ss.s.
