@@ -139,6 +139,47 @@ func BenchmarkRunLoopback(b *testing.B) {
 	}
 }
 
+// BenchmarkClientTimeout shows what http.Client.Timeout costs in front of
+// a RoundTripper that net/http does not know: for anything but its own
+// *http.Transport, the client enforces the timeout with a timer, two
+// channels and a goroutine per request (net/http's setRequestCancel)
+// instead of a context deadline.
+func BenchmarkClientTimeout(b *testing.B) {
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	}))
+	defer server.Close()
+	g, err := New([]Target{{Name: "GET /", Method: "GET", URL: server.URL + "/"}}, Options{Rate: vegeta.Rate{Freq: 1, Per: time.Second}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		client *http.Client
+	}{
+		{"ours+Client.Timeout", &http.Client{Timeout: 10 * time.Second, Transport: g.transport}},
+		{"ours+no Client.Timeout", &http.Client{Transport: g.transport}},
+		{"http.Transport+Client.Timeout", &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 100}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				req, err := http.NewRequest(http.MethodGet, server.URL+"/", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				req.Header.Set(seqHeader, strconv.Itoa(i))
+				res, err := c.client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+		})
+	}
+}
+
 // BenchmarkTransport compares one GET through the generator's transport
 // (keep-alive share, with its silent-retry trace) with one through a bare
 // http.Transport, to an in-process server.

@@ -89,7 +89,7 @@ func (r *Report) writeChart(b *strings.Builder) {
 	var peak float64
 	var slowest time.Duration
 	for i, p := range pts {
-		labels[i] = strconv.Itoa(int(math.Floor((p.at - origin).Seconds())))
+		labels[i] = strconv.Itoa(int(math.Round((p.at - origin).Seconds())))
 		peak = math.Max(peak, p.requests)
 		slowest = max(slowest, p.p99)
 	}
