@@ -5,6 +5,7 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -119,10 +120,9 @@ func New(targets []Target, opts Options) (*Generator, error) {
 	for i, t := range targets {
 		fragments[i] = "#" + strconv.Itoa(i)
 		urls[i] = t.URL + fragments[i]
-		timeouts[i] = t.Timeout
-		if t.Timeout > opts.Timeout {
-			opts.Timeout = t.Timeout
-		}
+		// Every request's timeout is enforced by the transport (see
+		// transport.RoundTrip), never by http.Client.Timeout.
+		timeouts[i] = cmp.Or(t.Timeout, opts.Timeout)
 	}
 	if opts.FreshShare < 0 || opts.FreshShare > 1 {
 		return nil, errors.New("load: fresh connection share must be between 0 and 1")
@@ -131,7 +131,10 @@ func New(targets []Target, opts Options) (*Generator, error) {
 	attacker := vegeta.NewAttacker(
 		// The client goes first: vegeta's transport options would assume
 		// their own *http.Transport.
-		vegeta.Client(&http.Client{Timeout: opts.Timeout, Transport: tr}),
+		// No Client.Timeout: in front of a RoundTripper that is not
+		// net/http's own, it costs a goroutine, a timer and two channels
+		// per request (net/http's setRequestCancel).
+		vegeta.Client(&http.Client{Transport: tr}),
 		vegeta.MaxWorkers(opts.MaxWorkers),
 		// Bodies are drained and, beyond KeepBody, not kept: a result
 		// lives only until it is counted.

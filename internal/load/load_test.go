@@ -27,8 +27,8 @@ func TestPacerScheduleAgreesWithItsCount(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s: DueAt(%d) overflowed", p, n)
 			}
-			// By the moment hit n is due, n+1 hits are planned; just
-			// before, only n.
+			// By the moment hit n is due, n+1 hits are planned (the
+			// first is due at the start); just before, only n.
 			if got := p.Planned(due + time.Microsecond); got != n+1 {
 				t.Errorf("%s: Planned(DueAt(%d)=%s) = %d, want %d", p, n, due, got, n+1)
 			}
@@ -42,20 +42,22 @@ func TestPacerScheduleAgreesWithItsCount(t *testing.T) {
 func TestPacerRampsThenHolds(t *testing.T) {
 	t.Parallel()
 	p := Pacer{Steady: vegeta.Rate{Freq: 100, Per: time.Second}, RampUp: 10 * time.Second}
-	// A linear ramp from 0 to 100/s over 10 s sends 500 requests, then
-	// 100/s.
-	if got := p.Planned(10 * time.Second); got != 500 {
-		t.Errorf("Planned at the end of the ramp = %d, want 500", got)
+	// A linear ramp from 0 to 100/s over 10 s sends 500 requests after
+	// the first, at the start, then 100/s.
+	if got := p.Planned(10 * time.Second); got != 501 {
+		t.Errorf("Planned at the end of the ramp = %d, want 501", got)
 	}
-	if got := p.Planned(15 * time.Second); got != 1000 {
-		t.Errorf("Planned 5 s after the ramp = %d, want 1000", got)
+	if got := p.Planned(15 * time.Second); got != 1001 {
+		t.Errorf("Planned 5 s after the ramp = %d, want 1001", got)
 	}
 	if got := p.Rate(5 * time.Second); got != 50 {
 		t.Errorf("Rate halfway up the ramp = %v, want 50", got)
 	}
-	wait, stop := p.Pace(0, 0)
-	if stop || wait <= 0 {
-		t.Errorf("Pace(0, 0) = %s, %v; want a wait before the first hit", wait, stop)
+	if wait, stop := p.Pace(0, 0); stop || wait != 0 {
+		t.Errorf("Pace(0, 0) = %s, %v; want the first hit at once", wait, stop)
+	}
+	if wait, _ := p.Pace(0, 1); wait < 440*time.Millisecond || wait > 450*time.Millisecond {
+		t.Errorf("Pace(0, 1) = %s; want the second hit when the ramp reaches it, at √(2·10s/100) ≈ 447ms", wait)
 	}
 	if wait, _ := p.Pace(12*time.Second, 10); wait > 0 {
 		t.Errorf("Pace when far behind = %s, want no wait", wait)

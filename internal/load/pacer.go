@@ -46,9 +46,10 @@ func (p Pacer) Rate(elapsed time.Duration) float64 {
 	return perSecond
 }
 
-// Planned returns how many hits the schedule has asked for by elapsed.
+// Planned returns how many hits the schedule has asked for by elapsed,
+// counting the first, due at the start.
 func (p Pacer) Planned(elapsed time.Duration) uint64 {
-	if elapsed <= 0 {
+	if elapsed < 0 {
 		return 0
 	}
 	r, ramp, x := p.perNanosecond(), float64(p.RampUp), float64(elapsed)
@@ -59,14 +60,15 @@ func (p Pacer) Planned(elapsed time.Duration) uint64 {
 		hits = r*ramp/2 + r*(x-ramp)
 	}
 	// A hit exactly on the boundary counts; float rounding must not lose it.
-	return uint64(math.Floor(hits + 1e-9))
+	return uint64(math.Floor(hits+1e-9)) + 1
 }
 
 // DueAt returns the elapsed time at which hit number n (counting from zero)
-// is due: the moment the schedule reaches n+1 hits. ok is false when the
-// answer does not fit in a time.Duration.
+// is due: the moment the schedule reaches n hits, so the first goes at the
+// start rather than one interval in. ok is false when the answer does not
+// fit in a time.Duration.
 func (p Pacer) DueAt(n uint64) (due time.Duration, ok bool) {
-	r, ramp, hits := p.perNanosecond(), float64(p.RampUp), float64(n)+1
+	r, ramp, hits := p.perNanosecond(), float64(p.RampUp), float64(n)
 	var at float64
 	if ramp > 0 && hits <= r*ramp/2 {
 		at = math.Sqrt(2 * ramp * hits / r)

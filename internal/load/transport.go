@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -78,57 +80,60 @@ func (t *transport) wasRetried(seq uint64) bool {
 	return t.retried[seq%retryRing].Load() == seq+1
 }
 
-// RoundTrip sends req. vegeta's requests carry no context of their own,
-// so the transport gives each the one abort cancels.
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if timeout := t.timeoutOf(req); timeout > 0 {
-		ctx, cancel := context.WithTimeout(t.aborted, timeout)
-		resp, err := t.roundTrip(req.WithContext(ctx))
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		// The timeout covers the body too, as the client's does.
-		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-		return resp, nil
-	}
-	return t.roundTrip(req)
+// retryProbe counts the connections one request was written to. Probes
+// are pooled: the trace and its hook are allocated once, not per request.
+type retryProbe struct {
+	conns atomic.Int32
+	trace httptrace.ClientTrace
 }
 
-func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
+var retryProbes = sync.Pool{New: func() any {
+	p := new(retryProbe)
+	p.trace.GotConn = func(httptrace.GotConnInfo) { p.conns.Add(1) }
+	return p
+}}
+
+// RoundTrip sends req. vegeta's requests carry no context of their own, so
+// the transport gives each one derived from abort, with its target's
+// timeout, covering the body as http.Client.Timeout would: one context and
+// one copy of the request per request.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(t.aborted, t.timeoutOf(req))
+	rt := t.keepAlive
+	var probe *retryProbe
 	seq, err := strconv.ParseUint(req.Header.Get(seqHeader), 10, 64)
-	if err != nil {
-		return t.keepAlive.RoundTrip(req.WithContext(t.aborted))
+	switch {
+	case err != nil:
+	case t.isFresh(seq):
+		rt = t.fresh
+	default:
+		probe = retryProbes.Get().(*retryProbe)
+		probe.conns.Store(0)
+		ctx = httptrace.WithClientTrace(ctx, &probe.trace)
 	}
-	ctx := req.Context()
-	if ctx == context.Background() {
-		ctx = t.aborted
-	}
-	if t.isFresh(seq) {
-		if ctx != req.Context() {
-			req = req.WithContext(ctx)
+	resp, err := rt.RoundTrip(req.WithContext(ctx))
+	if probe != nil {
+		if probe.conns.Load() > 1 {
+			t.retries.Add(1)
+			t.retried[seq%retryRing].Store(seq + 1)
 		}
-		return t.fresh.RoundTrip(req)
+		retryProbes.Put(probe)
 	}
-	var conns atomic.Int32
-	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { conns.Add(1) }}
-	resp, err := t.keepAlive.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
-	if conns.Load() > 1 {
-		t.retries.Add(1)
-		t.retried[seq%retryRing].Store(seq + 1)
+	if err != nil {
+		cancel()
+		return nil, err
 	}
-	return resp, err
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
 }
 
 // timeoutOf returns the timeout of the request's target, known by the
 // fragment the generator put on its URL.
 func (t *transport) timeoutOf(req *http.Request) time.Duration {
-	if req.URL.Fragment == "" {
-		return 0
-	}
 	i, err := strconv.Atoi(req.URL.Fragment)
 	if err != nil || i < 0 || i >= len(t.timeouts) {
-		return 0
+		// Not one of the generator's requests: the longest timeout.
+		return slices.Max(t.timeouts)
 	}
 	return t.timeouts[i]
 }

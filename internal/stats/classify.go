@@ -83,20 +83,22 @@ func Classify(code uint16, errText string) Class {
 	case code >= 400:
 		return Class4xx
 	}
-	e := strings.ToLower(errText)
+	// Go's net, net/http and crypto/tls write these messages in lower case,
+	// except EOF; matching them as they are spares a copy per failure.
+	e := errText
 	switch {
 	case strings.Contains(e, "connection refused"):
 		return ClassRefused
 	case strings.Contains(e, "connection reset"), strings.Contains(e, "broken pipe"):
 		return ClassReset
-	case strings.Contains(e, "timeout"), strings.Contains(e, "deadline exceeded"):
+	case strings.Contains(e, "Timeout"), strings.Contains(e, "timeout"), strings.Contains(e, "deadline exceeded"):
 		return ClassTimeout
 	case strings.Contains(e, "no such host"), strings.Contains(e, "server misbehaving"),
 		strings.Contains(e, "dial tcp: lookup"):
 		return ClassDNS
 	case strings.Contains(e, "tls:"), strings.Contains(e, "x509:"), strings.Contains(e, "certificate"):
 		return ClassTLS
-	case strings.HasSuffix(e, "eof"), strings.Contains(e, "server closed"),
+	case strings.HasSuffix(e, "EOF"), strings.Contains(e, "server closed"),
 		strings.Contains(e, "closed network connection"), strings.Contains(e, "transport connection broken"):
 		return ClassClosed
 	}

@@ -194,6 +194,12 @@ func (r *Recorder) Record(res *vegeta.Result, hit Hit) {
 		e.count++
 	}
 
+	// Most results come in send order: they skip the heap, and the
+	// boxing container/heap costs.
+	if r.pending.Len() == 0 && o.seq <= r.nextSeq {
+		r.inOrder(o)
+		return
+	}
 	heap.Push(&r.pending, o)
 	for r.pending.Len() > 0 && r.pending[0].seq <= r.nextSeq {
 		r.inOrder(heap.Pop(&r.pending).(outcome))
