@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
@@ -110,6 +111,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	raiseFileLimit(cfg.MaxWorkers, logf)
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(procsFor(cfg.Rate))
+	}
 
 	if cfg.OAuth != nil {
 		// The token is fetched now and renewed until the run ends; a
@@ -226,6 +230,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errBreach
 	}
 	return nil
+}
+
+// procsFor is how many Ps the load needs: one per 5,000 requests a second,
+// at most one per CPU. Every hand-off between the load's goroutines (pacer,
+// worker, connection writer and reader, results) can wake an idle P's
+// thread that spins and sleeps again; one P held 8,000 requests a second
+// on loopback with a third less CPU per request than two (BENCHMARKS.md).
+func procsFor(rate vegeta.Rate) int {
+	perSecond := float64(rate.Freq) / rate.Per.Seconds()
+	return max(1, min(runtime.NumCPU(), 1+int(perSecond/5000)))
 }
 
 // keepBody is how much of each answer the recorder needs: enough to read a
