@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/zerodowntime/deploy-load-check/internal/messagecheck"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -40,7 +40,7 @@ func FuzzParseRate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		rate, err := ParseRate(raw)
 		if err != nil {
-			checkMessage(t, "ParseRate", raw, err)
+			messagecheck.Check(t, "ParseRate", raw, err)
 			if !strings.Contains(err.Error(), strconv.Quote(raw)) {
 				t.Errorf("ParseRate(%q) error %q does not quote the value", raw, err)
 			}
@@ -86,14 +86,14 @@ func FuzzParseTargets(f *testing.F) {
 		}
 		targets, err := ParseTargets(raw)
 		if err != nil {
-			checkMessage(t, "ParseTargets", raw, err)
+			messagecheck.Check(t, "ParseTargets", raw, err)
 			if !hasRequestLine(raw) {
-				if !strings.HasPrefix(err.Error(), "no targets") && !quotesPartOf(err.Error(), raw) {
+				if !strings.HasPrefix(err.Error(), "no targets") && !messagecheck.QuotesPartOf(err.Error(), raw) {
 					t.Errorf("ParseTargets(%q) error %q, want no targets or a quote of the bad part", raw, err)
 				}
 				return
 			}
-			if !quotesPartOf(err.Error(), raw) {
+			if !messagecheck.QuotesPartOf(err.Error(), raw) {
 				t.Errorf("ParseTargets(%q) error %q quotes no part of the value", raw, err)
 			}
 			return
@@ -160,7 +160,7 @@ func FuzzParseThresholds(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		thresholds, err := ParseThresholds(raw, nil)
 		if err != nil {
-			checkMessage(t, "ParseThresholds", raw, err)
+			messagecheck.Check(t, "ParseThresholds", raw, err)
 			// The message starts with the line it is about, quoted.
 			n, line, ok := badLine(err.Error(), raw)
 			if !ok {
@@ -210,7 +210,7 @@ func FuzzParseWorkflowInputs(f *testing.F) {
 		inputs, err := ParseWorkflowInputs(raw)
 		isJSON := strings.HasPrefix(raw, "{")
 		if err != nil {
-			checkMessage(t, "ParseWorkflowInputs", raw, err)
+			messagecheck.Check(t, "ParseWorkflowInputs", raw, err)
 			if isJSON {
 				// Either the object is broken and quoted whole, or one of its
 				// keys has a nested value and is named.
@@ -340,7 +340,7 @@ func FuzzParseDuration(f *testing.F) {
 			if !strings.Contains(err.Error(), strconv.Quote(given)) {
 				t.Errorf("%s=%q: error %q does not quote %q", in.name, value, err, given)
 			}
-			checkMessage(t, "Parse", value, cerr.Err)
+			messagecheck.Check(t, "Parse", value, cerr.Err)
 			return
 		}
 		if cfg.Deploy == nil && in.deployOnly {
@@ -396,40 +396,4 @@ func quotesAKey(msg string, obj map[string]any) bool {
 		}
 	}
 	return false
-}
-
-// checkMessage fails the test unless err reads as this codebase's messages
-// do: one lower-case line.
-func checkMessage(t *testing.T, fn, in string, err error) {
-	t.Helper()
-	msg := err.Error()
-	if msg == "" {
-		t.Fatalf("%s(%q) failed with an empty message", fn, in)
-	}
-	if first, _ := utf8.DecodeRuneInString(msg); unicode.IsUpper(first) {
-		t.Errorf("%s(%q) error %q starts upper case", fn, in, msg)
-	}
-	if strings.ContainsAny(msg, "\n\r") {
-		t.Errorf("%s(%q) error %q spans lines", fn, in, msg)
-	}
-}
-
-// quotesPartOf reports whether msg holds a Go-quoted piece of in.
-func quotesPartOf(msg, in string) bool {
-	for rest := msg; ; {
-		i := strings.IndexByte(rest, '"')
-		if i < 0 {
-			return false
-		}
-		rest = rest[i:]
-		quoted, err := strconv.QuotedPrefix(rest)
-		if err != nil {
-			rest = rest[1:]
-			continue
-		}
-		if s, _ := strconv.Unquote(quoted); strings.Contains(in, s) {
-			return true
-		}
-		rest = rest[len(quoted):]
-	}
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/zerodowntime/deploy-load-check/internal/messagecheck"
 )
 
 // The fuzz targets below run their seeds in every `go test`; explore with
@@ -34,10 +34,10 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		got, err := Parse(in)
 		if err != nil {
-			checkMessage(t, "Parse", in, err)
+			messagecheck.Check(t, "Parse", in, err)
 			// "no comparison" is the one message without a quote; the
 			// thresholds input adds the line it came from.
-			if strings.ContainsAny(in, "<>") && !quotesPartOf(err.Error(), in) {
+			if strings.ContainsAny(in, "<>") && !messagecheck.QuotesPartOf(err.Error(), in) {
 				t.Errorf("Parse(%q) error %q quotes no part of the threshold", in, err)
 			}
 			return
@@ -74,7 +74,7 @@ func FuzzParseFraction(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		got, err := ParseFraction(in)
 		if err != nil {
-			checkMessage(t, "ParseFraction", in, err)
+			messagecheck.Check(t, "ParseFraction", in, err)
 			if !strings.Contains(err.Error(), strconv.Quote(in)) {
 				t.Errorf("ParseFraction(%q) error %q does not quote the value", in, err)
 			}
@@ -98,7 +98,7 @@ func FuzzParseLatency(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		got, err := ParseLatency(in)
 		if err != nil {
-			checkMessage(t, "ParseLatency", in, err)
+			messagecheck.Check(t, "ParseLatency", in, err)
 			if !strings.Contains(err.Error(), strconv.Quote(in)) {
 				t.Errorf("ParseLatency(%q) error %q does not quote the value", in, err)
 			}
@@ -167,41 +167,4 @@ func mustParse(t *testing.T, s string) Threshold {
 		t.Fatalf("Parse(%q): %v", s, err)
 	}
 	return th
-}
-
-// checkMessage fails the test unless err reads as this codebase's messages
-// do: one lower-case line.
-func checkMessage(t *testing.T, fn, in string, err error) {
-	t.Helper()
-	msg := err.Error()
-	if msg == "" {
-		t.Fatalf("%s(%q) failed with an empty message", fn, in)
-	}
-	if first, _ := utf8.DecodeRuneInString(msg); unicode.IsUpper(first) {
-		t.Errorf("%s(%q) error %q starts upper case", fn, in, msg)
-	}
-	if strings.ContainsAny(msg, "\n\r") {
-		t.Errorf("%s(%q) error %q spans lines", fn, in, msg)
-	}
-}
-
-// quotesPartOf reports whether msg holds a Go-quoted piece of in (an empty
-// piece, such as a missing percentile, counts).
-func quotesPartOf(msg, in string) bool {
-	for rest := msg; ; {
-		i := strings.IndexByte(rest, '"')
-		if i < 0 {
-			return false
-		}
-		rest = rest[i:]
-		quoted, err := strconv.QuotedPrefix(rest)
-		if err != nil {
-			rest = rest[1:]
-			continue
-		}
-		if s, _ := strconv.Unquote(quoted); strings.Contains(in, s) {
-			return true
-		}
-		rest = rest[len(quoted):]
-	}
 }
