@@ -526,10 +526,13 @@ cmd_startup() {
 	mkdir -p "$dir"
 	wait_quiet >/dev/null
 	log "start-up: process start to first request, 10 attempts each"
-	{
+	# From the run's directory: the binary writes its JSON report there.
+	(
+		cd "$dir"
 		# first_request may be a pre-flight probe; first_load_request is
 		# the first request of the load itself (it carries X-Vegeta-Seq).
-		# The schedule's first request is due one interval after the start.
+		# Builds whose pacer makes hit n due at (n+1)/rate send the first
+		# load request one interval after the start: the 1/s case shows it.
 		"$tools/startup" -n 10 -load-header X-Vegeta-Seq -name "deploy-load-check --rate 1000/1s" -- \
 			"$ours" --targets "GET {url}" --rate 1000/1s --duration 5s
 		"$tools/startup" -n 10 -load-header X-Vegeta-Seq -name "deploy-load-check --rate 10/1s (the default)" -- \
@@ -542,7 +545,7 @@ cmd_startup() {
 			"$tools/startup" -n 10 -name "k6 run (constant-arrival-rate 1000/s)" -- \
 			"$tools/k6" run --quiet --address "" -e URL="{url}" -e RATE=1000 -e DURATION=5s \
 			-e SUMMARY="$dir/k6.json" "$src/bench/k6.js"
-	} | tee "$out/startup-table.md"
+	) | tee "$out/startup-table.md"
 }
 
 cmd_profile() {
