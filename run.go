@@ -19,7 +19,7 @@ import (
 	"github.com/zerodowntime/deploy-load-check/internal/deploy"
 	"github.com/zerodowntime/deploy-load-check/internal/load"
 	"github.com/zerodowntime/deploy-load-check/internal/report"
-	"github.com/zerodowntime/deploy-load-check/internal/request"
+	"github.com/zerodowntime/deploy-load-check/internal/targets"
 	"github.com/zerodowntime/deploy-load-check/internal/stats"
 	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
@@ -118,7 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.OAuth != nil {
 		// The token is fetched now and renewed until the run ends; a
 		// refusal is a setup error, found before any load.
-		oauth, err := request.NewOAuth(ctx, *cfg.OAuth, logf)
+		oauth, err := targets.NewOAuth(ctx, *cfg.OAuth, logf)
 		if err != nil {
 			return &config.Error{Input: "oauth-token-url", Err: fmt.Errorf("%q: %w; check oauth-client-id, oauth-client-secret and oauth-scopes", cfg.OAuth.TokenURL, err)}
 		}

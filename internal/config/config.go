@@ -22,7 +22,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/zerodowntime/deploy-load-check/internal/load"
-	"github.com/zerodowntime/deploy-load-check/internal/request"
+	"github.com/zerodowntime/deploy-load-check/internal/targets"
 	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
 
@@ -30,7 +30,7 @@ import (
 type Config struct {
 	// Mix is the requests, headers and auth; OAuth, when set, adds a token
 	// fetched at start.
-	Mix        request.Mix
+	Mix        targets.Mix
 	OAuth      *clientcredentials.Config
 	Rate       vegeta.Rate
 	RampUp     time.Duration
@@ -128,18 +128,18 @@ func (p *parser) optionalLatency(input string) (time.Duration, bool) {
 }
 
 // mix reads the targets, headers and auth inputs.
-func (p *parser) mix() request.Mix {
+func (p *parser) mix() targets.Mix {
 	src := p.src
-	var m request.Mix
+	var m targets.Mix
 	if raw := src.Get("targets"); raw != "" {
-		specs, err := request.ParseHTTP(raw, "")
+		specs, err := targets.ParseHTTP(raw, "")
 		if err != nil {
 			p.fail("targets", err)
 		}
 		m.Specs = specs
 	}
 	if path := src.Get("targets-file"); path != "" {
-		specs, err := request.ParseFile(path)
+		specs, err := targets.ParseFile(path)
 		if err != nil {
 			p.fail("targets-file", fmt.Errorf("%q: %w", path, err))
 		}
@@ -148,7 +148,7 @@ func (p *parser) mix() request.Mix {
 	if p.err == nil {
 		if len(m.Specs) == 0 {
 			p.fail("targets", errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\", or a targets-file"))
-		} else if err := request.Name(m.Specs); err != nil {
+		} else if err := targets.Name(m.Specs); err != nil {
 			p.fail("targets", err)
 		}
 	}
@@ -156,7 +156,7 @@ func (p *parser) mix() request.Mix {
 		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		h, err := request.ParseHeader(line)
+		h, err := targets.ParseHeader(line)
 		if err != nil {
 			p.fail("headers", fmt.Errorf("line %d: %w", n+1, err))
 		}
@@ -172,24 +172,24 @@ func (p *parser) mix() request.Mix {
 }
 
 // auth reads the auth inputs. A secret's value never goes into a message.
-func (p *parser) auth() []request.Auth {
+func (p *parser) auth() []targets.Auth {
 	src := p.src
-	var auth []request.Auth
+	var auth []targets.Auth
 	var authorization []string // inputs that set the Authorization header
 
 	if token := src.Get("bearer-token"); token != "" {
-		auth = append(auth, request.Bearer{Token: token})
+		auth = append(auth, targets.Bearer{Token: token})
 		authorization = append(authorization, "bearer-token")
 	}
 	hmacHeader, hmacStamp := p.header("hmac-header"), p.header("hmac-timestamp-header")
 	if secret := src.Get("hmac-secret"); secret != "" {
-		auth = append(auth, request.HMAC{Secret: []byte(secret), Header: hmacHeader, TimestampHeader: hmacStamp})
+		auth = append(auth, targets.HMAC{Secret: []byte(secret), Header: hmacHeader, TimestampHeader: hmacStamp})
 	}
 	secret, key := src.Get("jwt-secret"), src.Get("jwt-private-key")
 	ttl := p.duration("jwt-ttl", false)
 	claims := src.Get("jwt-claims")
 	if secret != "" || key != "" {
-		minter, err := request.NewJWT([]byte(secret), []byte(key), claims, ttl, p.srcUsers())
+		minter, err := targets.NewJWT([]byte(secret), []byte(key), claims, ttl, p.srcUsers())
 		switch {
 		case err != nil && secret != "" && key != "":
 			p.fail("jwt-private-key", err)
@@ -211,7 +211,7 @@ func (p *parser) auth() []request.Auth {
 // header reads an input that names a header.
 func (p *parser) header(input string) string {
 	name := p.src.Get(input)
-	if !request.ValidHeaderName(name) {
+	if !targets.ValidHeaderName(name) {
 		p.fail(input, fmt.Errorf("%q is not a header name", name))
 	}
 	return name
@@ -251,10 +251,10 @@ func (p *parser) oauth(c *Config) {
 		return
 	}
 	for _, a := range c.Mix.Auth {
-		if _, ok := a.(request.Bearer); ok {
+		if _, ok := a.(targets.Bearer); ok {
 			p.fail("oauth-token-url", errors.New("is set with bearer-token; each sets the Authorization header, so set one"))
 		}
-		if _, ok := a.(*request.JWT); ok {
+		if _, ok := a.(*targets.JWT); ok {
 			p.fail("oauth-token-url", errors.New("is set with a JWT input; each sets the Authorization header, so set one"))
 		}
 	}
@@ -369,7 +369,7 @@ func Parse(src *Source) (*Config, error) {
 		p.fail("version-field", fmt.Errorf("%q is not a field path; want names joined by dots, such as build.version", f))
 	}
 	c.VersionHeader = src.Get("version-header")
-	if c.VersionHeader != "" && !request.ValidHeaderName(c.VersionHeader) {
+	if c.VersionHeader != "" && !targets.ValidHeaderName(c.VersionHeader) {
 		p.fail("version-header", fmt.Errorf("%q is not a header name", c.VersionHeader))
 	}
 	c.FailOnShortfall = p.boolean("fail-on-load-shortfall")
@@ -598,19 +598,19 @@ func ParseTargets(raw string) ([]load.Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	mix := request.Mix{Specs: specs}
+	mix := targets.Mix{Specs: specs}
 	return mix.Targets(), nil
 }
 
-func parseTargetSpecs(raw, file string) ([]request.Spec, error) {
-	specs, err := request.ParseHTTP(raw, file)
+func parseTargetSpecs(raw, file string) ([]targets.Spec, error) {
+	specs, err := targets.ParseHTTP(raw, file)
 	if err != nil {
 		return nil, err
 	}
 	if len(specs) == 0 {
 		return nil, errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\"")
 	}
-	if err := request.Name(specs); err != nil {
+	if err := targets.Name(specs); err != nil {
 		return nil, err
 	}
 	return specs, nil
@@ -619,7 +619,7 @@ func parseTargetSpecs(raw, file string) ([]request.Spec, error) {
 // ParseThresholds reads one threshold per line; blank lines and # comments
 // are ignored. A line may start with the name of one of targets and a
 // colon to limit that target alone: "search: p(95)<300ms".
-func ParseThresholds(raw string, targets []string) ([]verdict.Threshold, error) {
+func ParseThresholds(raw string, names []string) ([]verdict.Threshold, error) {
 	var out []verdict.Threshold
 	for n, line := range strings.Split(raw, "\n") {
 		line = strings.TrimSpace(line)
@@ -629,8 +629,8 @@ func ParseThresholds(raw string, targets []string) ([]verdict.Threshold, error) 
 		expr, target := line, ""
 		if i := strings.LastIndex(line, ":"); i >= 0 {
 			target, expr = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
-			if !slices.Contains(targets, target) {
-				return nil, fmt.Errorf("line %d: %q: no target is named %q; the targets are %s", n+1, line, target, quoteAll(targets))
+			if !slices.Contains(names, target) {
+				return nil, fmt.Errorf("line %d: %q: no target is named %q; the targets are %s", n+1, line, target, quoteAll(names))
 			}
 		}
 		t, err := verdict.Parse(expr)

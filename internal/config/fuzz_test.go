@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/zerodowntime/deploy-load-check/internal/load"
-	"github.com/zerodowntime/deploy-load-check/internal/request"
+	"github.com/zerodowntime/deploy-load-check/internal/targets"
 )
 
 // The fuzz targets below run their seeds in every `go test`; explore with
@@ -84,7 +84,7 @@ func FuzzParseTargets(f *testing.F) {
 				t.Skip("reads a body file")
 			}
 		}
-		targets, err := ParseTargets(raw)
+		parsed, err := ParseTargets(raw)
 		if err != nil {
 			messagecheck.Check(t, "ParseTargets", raw, err)
 			if !hasRequestLine(raw) {
@@ -98,14 +98,14 @@ func FuzzParseTargets(f *testing.F) {
 			}
 			return
 		}
-		if len(targets) == 0 {
+		if len(parsed) == 0 {
 			t.Fatalf("ParseTargets(%q) = no targets and no error", raw)
 		}
 		names := make(map[string]bool)
 		var lines []string
 		var plain []load.Target // without headers or templates: they read back from METHOD URL
-		for _, target := range targets {
-			if !slices.Contains(request.Methods, target.Method) {
+		for _, target := range parsed {
+			if !slices.Contains(targets.Methods, target.Method) {
 				t.Errorf("ParseTargets(%q): method %q", raw, target.Method)
 			}
 			u, err := url.Parse(target.URL)

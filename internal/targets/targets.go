@@ -1,7 +1,7 @@
-// Package request reads the requests of the load (one-line targets,
+// Package targets reads the requests of the load (one-line targets,
 // vegeta's HTTP and JSON target formats) and builds each request at send
 // time: templates filled, global headers added, the request signed.
-package request
+package targets
 
 import (
 	"bufio"
