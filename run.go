@@ -19,8 +19,8 @@ import (
 	"github.com/zerodowntime/deploy-load-check/internal/deploy"
 	"github.com/zerodowntime/deploy-load-check/internal/load"
 	"github.com/zerodowntime/deploy-load-check/internal/report"
-	"github.com/zerodowntime/deploy-load-check/internal/targets"
 	"github.com/zerodowntime/deploy-load-check/internal/stats"
+	"github.com/zerodowntime/deploy-load-check/internal/targets"
 	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
 
