@@ -1,15 +1,29 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/zerodowntime/deploy-load-check/internal/config"
 	"github.com/zerodowntime/deploy-load-check/internal/demo"
 )
 
-// demoInputs gives the demo its inputs: the embedded API as targets and a
-// short run. Flags still override them.
-func demoInputs(server *demo.Server, getenv func(string) string) func(string) string {
+// startDemo starts the embedded API and returns the environment that
+// gives the demo its inputs: the API as targets and a short run. Flags
+// still override them.
+func startDemo(getenv func(string) string) (*demo.API, func(string) string, error) {
+	server, err := demo.Start()
+	if err != nil {
+		return nil, nil, err
+	}
+	// The report goes to a directory of its own, never into the working
+	// tree; its path is printed at the end.
+	dir, err := os.MkdirTemp("", "deploy-load-check-demo-")
+	if err != nil {
+		server.Close()
+		return nil, nil, err
+	}
 	inputs := map[string]string{
 		"targets":        server.Targets(),
 		"rate":           "100/1s",
@@ -19,11 +33,12 @@ func demoInputs(server *demo.Server, getenv func(string) string) func(string) st
 		"max-error-rate": "1%",
 		"max-p99":        "250ms",
 		"thresholds":     "p(95)<100ms\ndowntime<=500ms",
+		"report-file":    filepath.Join(dir, "deploy-load-check-report.json"),
 		// The demo never dispatches a deploy, whatever the environment says.
 		"workflow":   "",
 		"event-type": "",
 	}
-	return func(key string) string {
+	return server, func(key string) string {
 		if name, ok := strings.CutPrefix(key, "INPUT_"); ok {
 			for input, v := range inputs {
 				if config.EnvName(input) == "INPUT_"+name {
@@ -32,5 +47,5 @@ func demoInputs(server *demo.Server, getenv func(string) string) func(string) st
 			}
 		}
 		return getenv(key)
-	}
+	}, nil
 }

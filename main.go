@@ -13,7 +13,8 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	cmd := &command{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr, tune: tuneProcess}
+	code := cmd.main(ctx, os.Args[1:])
 	stop()
-	os.Exit(exitCode(err, os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(code)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/zerodowntime/deploy-load-check/internal/report"
 )
@@ -21,54 +19,6 @@ func writeReport(path string, rep *report.Report) error {
 		return err
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
-}
-
-// resultsFile keeps every result in vegeta's own encoding, so that vegeta
-// report and vegeta plot read it. A nil *resultsFile keeps nothing.
-type resultsFile struct {
-	file *os.File
-	buf  *bufio.Writer
-	enc  vegeta.Encoder
-	err  error
-}
-
-func openResults(path string) (*resultsFile, error) {
-	if path == "" {
-		return nil, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("input \"results-file\": %w", err)
-	}
-	buf := bufio.NewWriter(f)
-	return &resultsFile{file: f, buf: buf, enc: vegeta.NewEncoder(buf)}, nil
-}
-
-func (r *resultsFile) add(res *vegeta.Result) {
-	if r == nil || r.err != nil {
-		return
-	}
-	// Response headers may carry cookies or tokens, and bodies may be
-	// large; vegeta's reports need neither.
-	kept := *res
-	kept.Headers, kept.Body = nil, nil
-	r.err = r.enc.Encode(&kept)
-}
-
-// Close flushes the file and reports the first error; it may be called
-// twice.
-func (r *resultsFile) Close() error {
-	if r == nil || r.file == nil {
-		return nil
-	}
-	if err := r.buf.Flush(); r.err == nil {
-		r.err = err
-	}
-	if err := r.file.Close(); r.err == nil {
-		r.err = err
-	}
-	r.file = nil
-	return r.err
 }
 
 // publish writes the job summary and the step outputs. Outside Actions the

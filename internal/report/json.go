@@ -203,12 +203,12 @@ func (r *Report) jsonReport() jsonReport {
 	for _, c := range r.Checks {
 		out.Thresholds = append(out.Thresholds, jsonThreshold{Expression: c.String(), Source: c.Source, Limit: c.Limit, Observed: c.Observed, Pass: c.Pass})
 	}
-	out.Downtime = jsonDowntime{LongestS: seconds(s.LongestDowntime), TotalS: seconds(s.Disrupted), Windows: s.WindowCount, Listed: []jsonWindow{}}
+	out.Downtime = jsonDowntime{LongestS: seconds(s.Outage.Longest), TotalS: seconds(s.Outage.Total), Windows: s.Outage.Count, Listed: []jsonWindow{}}
 	if s.Overall.Failures > 0 {
 		first, last := seconds(s.FirstFailure), seconds(s.LastFailure)
 		out.Downtime.FirstFailureS, out.Downtime.LastFailureS = &first, &last
 	}
-	for _, w := range s.Windows {
+	for _, w := range s.Outage.List {
 		jw := jsonWindow{StartS: seconds(w.Start), EndS: seconds(w.End), DurationS: seconds(w.Duration()), Failures: w.Failures, Codes: w.Codes, Open: w.Open, Steps: r.Deploy.stepsAt(w.Start)}
 		for _, c := range w.Classes {
 			jw.Classes = append(jw.Classes, c.String())
@@ -221,7 +221,7 @@ func (r *Report) jsonReport() jsonReport {
 	for _, m := range s.Modes {
 		l := m.Latency()
 		out.Modes = append(out.Modes, jsonMode{Name: m.Name, Requests: m.Requests, Failures: m.Failures, ErrorRate: m.ErrorRate(),
-			P95MS: ms(l.P95), P99MS: ms(l.P99), LongestS: seconds(m.LongestDowntime), SilentRetries: m.SilentRetries})
+			P95MS: ms(l.P95), P99MS: ms(l.P99), LongestS: seconds(m.Down.Longest), SilentRetries: m.SilentRetries})
 	}
 	for _, p := range s.Phases {
 		l := p.Latency()

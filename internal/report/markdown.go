@@ -65,7 +65,7 @@ func (r *Report) writeVerdict(b *strings.Builder) {
 	lat := s.Overall.Latency()
 	fmt.Fprintf(b, "**%d requests** at %d/%s over %s · error rate **%s** · p95 **%s** · p99 **%s** · longest downtime **%s**\n\n",
 		s.Overall.Requests, r.Health.Rate.Freq, r.Health.Rate.Per, dur(s.Elapsed.Round(time.Millisecond)),
-		verdict.FormatPercent(s.Overall.ErrorRate()), dur(lat.P95), dur(lat.P99), dur(s.LongestDowntime))
+		verdict.FormatPercent(s.Overall.ErrorRate()), dur(lat.P95), dur(lat.P99), dur(s.Outage.Longest))
 	if warning := r.generatorWarning(); warning != "" {
 		fmt.Fprintf(b, "> [!WARNING]\n> %s\n\n", warning)
 	}
@@ -158,13 +158,13 @@ func (r *Report) writeThresholds(b *strings.Builder) {
 
 func (r *Report) writeWindows(b *strings.Builder) {
 	s := r.Summary
-	if s.WindowCount == 0 && len(s.Degraded) == 0 {
+	if s.Outage.Count == 0 && len(s.Degraded) == 0 {
 		return
 	}
 	b.WriteString("### Disruption\n\n")
-	if s.WindowCount > 0 {
+	if s.Outage.Count > 0 {
 		fmt.Fprintf(b, "%s without a successful response, %s in all; the first failure at %s, the last at %s.\n\n",
-			plural(s.WindowCount, "window"), dur(s.Disrupted), r.at(s.FirstFailure), r.at(s.LastFailure))
+			plural(s.Outage.Count, "window"), dur(s.Outage.Total), r.at(s.FirstFailure), r.at(s.LastFailure))
 		withSteps := r.Deploy != nil && len(r.Deploy.Steps) > 0
 		if withSteps {
 			b.WriteString("| start | end | duration | failed requests | failures | status codes | deploy step |\n|---|---|---|---|---|---|---|\n")
@@ -190,8 +190,8 @@ func (r *Report) writeWindows(b *strings.Builder) {
 			}
 			b.WriteString("\n")
 		}
-		if listed := len(r.windowRows()); int64(listed) < s.WindowCount {
-			fmt.Fprintf(b, "\n_The %d longest of %d windows are listed._\n", listed, s.WindowCount)
+		if listed := len(r.windowRows()); int64(listed) < s.Outage.Count {
+			fmt.Fprintf(b, "\n_The %d longest of %d windows are listed._\n", listed, s.Outage.Count)
 		}
 		b.WriteString("\n")
 	}
@@ -211,7 +211,7 @@ func (r *Report) writeWindows(b *strings.Builder) {
 // windowRows returns the longest windows, at most maxWindowRows, in time
 // order.
 func (r *Report) windowRows() []stats.Window {
-	ws := slices.Clone(r.Summary.Windows)
+	ws := slices.Clone(r.Summary.Outage.List)
 	if len(ws) > maxWindowRows {
 		slices.SortStableFunc(ws, func(a, b stats.Window) int { return cmp.Compare(b.Duration(), a.Duration()) })
 		ws = ws[:maxWindowRows]
@@ -230,7 +230,7 @@ func (r *Report) writeModes(b *strings.Builder) {
 	for _, m := range modes {
 		l := m.Latency()
 		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %d |\n", m.Name, m.Requests, m.Failures,
-			verdict.FormatPercent(m.ErrorRate()), dur(l.P95), dur(l.P99), dur(m.LongestDowntime), m.SilentRetries)
+			verdict.FormatPercent(m.ErrorRate()), dur(l.P95), dur(l.P99), dur(m.Down.Longest), m.SilentRetries)
 	}
 	b.WriteString("\n")
 }
@@ -304,7 +304,7 @@ func (r *Report) writeTargets(b *strings.Builder) {
 			}
 		}
 		fmt.Fprintf(b, "| `%s` | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", code(t.Name), v, t.Requests, t.Failures,
-			verdict.FormatPercent(t.ErrorRate()), dur(l.P50), dur(l.P95), dur(l.P99), dur(l.Max), dur(t.LongestDowntime))
+			verdict.FormatPercent(t.ErrorRate()), dur(l.P50), dur(l.P95), dur(l.P99), dur(l.Max), dur(t.Down.Longest))
 	}
 	b.WriteString("\n</details>\n\n")
 }

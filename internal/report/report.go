@@ -111,7 +111,7 @@ func (r *Report) Reasons() []string {
 		}
 		if c.Metric == verdict.Downtime && c.Target == "" {
 			out = append(out, fmt.Sprintf("%s without a successful response%s; the limit is %s %s (%s)",
-				dur(r.Summary.LongestDowntime), r.whereLongest(), c.Op, c.Format(c.Limit), c.Source))
+				dur(r.Summary.Outage.Longest), r.whereLongest(), c.Op, c.Format(c.Limit), c.Source))
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s was %s; the limit is %s %s (%s)", checkName(c), c.Format(c.Observed), c.Op, c.Format(c.Limit), c.Source))
@@ -134,7 +134,7 @@ func (r *Report) Reasons() []string {
 func (r *Report) longestWindow() (stats.Window, bool) {
 	var longest stats.Window
 	found := false
-	for _, w := range r.Summary.Windows {
+	for _, w := range r.Summary.Outage.List {
 		if !found || w.Duration() > longest.Duration() {
 			longest, found = w, true
 		}
@@ -186,7 +186,7 @@ func (r *Report) Outputs() []Output {
 		{"p95-ms", millis(lat.P95)},
 		{"p99-ms", millis(lat.P99)},
 		{"max-ms", millis(lat.Max)},
-		{"downtime-s", strconv.FormatFloat(s.LongestDowntime.Seconds(), 'f', 3, 64)},
+		{"downtime-s", strconv.FormatFloat(s.Outage.Longest.Seconds(), 'f', 3, 64)},
 		{"deploy-run-id", ""},
 		{"deploy-run-url", ""},
 		{"deploy-conclusion", ""},
@@ -212,7 +212,7 @@ func (r *Report) Headline() string {
 	lat := s.Overall.Latency()
 	figures := fmt.Sprintf("%d requests, %s errors, p95 %s, p99 %s, longest downtime %s",
 		s.Overall.Requests, verdict.FormatPercent(s.Overall.ErrorRate()),
-		dur(lat.P95), dur(lat.P99), dur(s.LongestDowntime))
+		dur(lat.P95), dur(lat.P99), dur(s.Outage.Longest))
 	if r.Passed() {
 		return "pass: " + figures
 	}

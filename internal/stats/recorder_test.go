@@ -50,11 +50,11 @@ func TestDowntimeWindowSpansFirstFailureToNextSuccess(t *testing.T) {
 		Classes:  []Class{ClassRefused},
 		Codes:    []uint16{0},
 	}}
-	if diff := cmp.Diff(want, s.Windows); diff != "" {
+	if diff := cmp.Diff(want, s.Outage.List); diff != "" {
 		t.Errorf("windows (-want +got):\n%s", diff)
 	}
-	if s.LongestDowntime != 3*time.Second {
-		t.Errorf("longest downtime = %s, want 3s", s.LongestDowntime)
+	if s.Outage.Longest != 3*time.Second {
+		t.Errorf("longest downtime = %s, want 3s", s.Outage.Longest)
 	}
 	if s.Overall.Requests != 500 || s.Overall.Failures != 150 {
 		t.Errorf("requests, failures = %d, %d; want 500, 150", s.Overall.Requests, s.Overall.Failures)
@@ -86,17 +86,17 @@ func TestOutOfOrderArrivalGivesTheSameAnswer(t *testing.T) {
 		return r.Close(epoch.Add(10 * time.Second))
 	}
 	want, got := summarize(inOrder), summarize(shuffled)
-	if diff := cmp.Diff(want.Windows, got.Windows); diff != "" {
+	if diff := cmp.Diff(want.Outage.List, got.Outage.List); diff != "" {
 		t.Errorf("windows differ when results arrive out of order (-in order +shuffled):\n%s", diff)
 	}
 	if diff := cmp.Diff(want.Seconds, got.Seconds, cmp.AllowUnexported(Second{})); diff != "" {
 		t.Errorf("timeline differs when results arrive out of order (-in order +shuffled):\n%s", diff)
 	}
-	if want.LongestDowntime != 120*interval {
-		t.Errorf("longest downtime = %s, want %s", want.LongestDowntime, 120*interval)
+	if want.Outage.Longest != 120*interval {
+		t.Errorf("longest downtime = %s, want %s", want.Outage.Longest, 120*interval)
 	}
-	if wantCount := 1 + int64(len(isolatedFailures(1000, down))); want.WindowCount != wantCount {
-		t.Errorf("window count = %d, want %d", want.WindowCount, wantCount)
+	if wantCount := 1 + int64(len(isolatedFailures(1000, down))); want.Outage.Count != wantCount {
+		t.Errorf("window count = %d, want %d", want.Outage.Count, wantCount)
 	}
 }
 
@@ -119,10 +119,10 @@ func TestOutageAtTheEndStaysOpenUntilTheLoadStops(t *testing.T) {
 		r.Record(res, Hit{Target: -1})
 	}
 	s := r.Close(epoch.Add(time.Second))
-	if len(s.Windows) != 1 || !s.Windows[0].Open {
-		t.Fatalf("windows = %+v, want one open window", s.Windows)
+	if len(s.Outage.List) != 1 || !s.Outage.List[0].Open {
+		t.Fatalf("windows = %+v, want one open window", s.Outage.List)
 	}
-	if got := s.Windows[0].Duration(); got != 200*time.Millisecond {
+	if got := s.Outage.List[0].Duration(); got != 200*time.Millisecond {
 		t.Errorf("open window lasts %s, want 200ms (800ms to the stop at 1s)", got)
 	}
 }
@@ -168,15 +168,13 @@ func TestTimelineCountsEachSecondBySendTime(t *testing.T) {
 
 func TestPhasesSplitByTheMomentTheyStart(t *testing.T) {
 	t.Parallel()
-	start := time.Now()
-	r := NewRecorder(start, []string{"GET /"}, Options{})
-	r.StartPhase("head")
-	r.Record(&vegeta.Result{Seq: 0, Timestamp: time.Now(), Latency: time.Millisecond, Code: 200}, Hit{})
-	time.Sleep(2 * time.Millisecond)
-	r.StartPhase("deploy")
-	r.Record(&vegeta.Result{Seq: 1, Timestamp: time.Now(), Latency: time.Millisecond, Code: 502, Error: "502 Bad Gateway"}, Hit{})
-	r.Record(&vegeta.Result{Seq: 2, Timestamp: time.Now(), Latency: time.Millisecond, Code: 200}, Hit{})
-	s := r.Close(time.Now())
+	r := NewRecorder(epoch, []string{"GET /"}, Options{})
+	r.StartPhase("head", epoch)
+	r.Record(result(0, 0, time.Millisecond, 200, ""), Hit{})
+	r.StartPhase("deploy", epoch.Add(10*time.Millisecond))
+	r.Record(result(1, 10*time.Millisecond, time.Millisecond, 502, "502 Bad Gateway"), Hit{})
+	r.Record(result(2, 20*time.Millisecond, time.Millisecond, 200, ""), Hit{})
+	s := r.Close(epoch.Add(30 * time.Millisecond))
 	if len(s.Phases) != 2 {
 		t.Fatalf("phases = %d, want 2", len(s.Phases))
 	}
@@ -184,8 +182,88 @@ func TestPhasesSplitByTheMomentTheyStart(t *testing.T) {
 	if head.Requests != 1 || head.Failures != 0 || deploy.Requests != 2 || deploy.Failures != 1 {
 		t.Errorf("head %d/%d, deploy %d/%d (requests/failures); want 1/0 and 2/1", head.Requests, head.Failures, deploy.Requests, deploy.Failures)
 	}
-	if deploy.Downtime <= 0 || head.Downtime != 0 {
-		t.Errorf("downtime head %s, deploy %s; want 0 and > 0", head.Downtime, deploy.Downtime)
+	if head.End != 10*time.Millisecond || deploy.Start != 10*time.Millisecond || deploy.End != 30*time.Millisecond {
+		t.Errorf("head ends %s, deploy spans %s to %s; want 10ms, 10ms to 30ms", head.End, deploy.Start, deploy.End)
+	}
+	if deploy.Downtime != 10*time.Millisecond || deploy.Outage != 10*time.Millisecond || head.Downtime != 0 {
+		t.Errorf("downtime head %s, deploy %s (outage %s); want 0 and 10ms (10ms)", head.Downtime, deploy.Downtime, deploy.Outage)
+	}
+}
+
+func TestOneEndpointDownIsDowntimeThoughTheAPIAnswered(t *testing.T) {
+	t.Parallel()
+	// Three endpoints in turn, 10 ms apart: each is asked every 30 ms.
+	// /images answers 502 from 1 s to 4 s; the others never fail.
+	names := []string{"GET /health", "GET /images", "GET /audio"}
+	r := NewRecorder(epoch, names, Options{})
+	r.StartPhase("head", epoch)
+	r.StartPhase("deploy", epoch.Add(time.Second))
+	for i := range 600 {
+		target := i % 3
+		at := time.Duration(i) * 10 * time.Millisecond
+		code, errText := uint16(200), ""
+		if target == 1 && at >= time.Second && at < 4*time.Second {
+			code, errText = 502, "502 Bad Gateway"
+		}
+		r.Record(result(uint64(i), at, time.Millisecond, code, errText), Hit{Target: target})
+	}
+	s := r.Close(epoch.Add(6 * time.Second))
+
+	// The whole API was never down: a failure to /images was at most one
+	// request interval (10 ms) from a success of another endpoint.
+	if s.Outage.Longest != 10*time.Millisecond {
+		t.Errorf("whole-API outage = %s, want 10ms: two endpoints kept answering", s.Outage.Longest)
+	}
+	images := s.Target("GET /images")
+	// The first failure was sent at 1.00 s, the next success at 4.00 s:
+	// exact to one of the endpoint's request intervals (30 ms).
+	want := Windows{
+		List:    []Window{{Start: time.Second, End: 4 * time.Second, Failures: 100, Classes: []Class{Class5xx}, Codes: []uint16{502}}},
+		Count:   1,
+		Total:   3 * time.Second,
+		Longest: 3 * time.Second,
+	}
+	if diff := cmp.Diff(want, images.Down); diff != "" {
+		t.Errorf("GET /images windows (-want +got):\n%s", diff)
+	}
+	if got := s.Downtime(); got != 3*time.Second {
+		t.Errorf("Downtime() = %s, want the worst endpoint's 3s", got)
+	}
+	if worst := s.WorstTarget(); worst == nil || worst.Name != "GET /images" {
+		t.Errorf("WorstTarget() = %v, want GET /images", worst)
+	}
+	if got := s.Phases[1].Downtime; got != 3*time.Second {
+		t.Errorf("deploy phase downtime = %s, want 3s", got)
+	}
+	if got := s.Phases[0].Downtime; got != 0 {
+		t.Errorf("head phase downtime = %s, want 0", got)
+	}
+}
+
+func TestAnEndpointThatNeverRecoveredIsOpen(t *testing.T) {
+	t.Parallel()
+	names := []string{"GET /a", "GET /b"}
+	r := NewRecorder(epoch, names, Options{})
+	for i := range 200 {
+		target := i % 2
+		at := time.Duration(i) * 10 * time.Millisecond
+		code, errText := uint16(200), ""
+		if target == 1 && at >= time.Second {
+			code, errText = 429, "429 Too Many Requests"
+		}
+		r.Record(result(uint64(i), at, time.Millisecond, code, errText), Hit{Target: target})
+	}
+	s := r.Close(epoch.Add(2 * time.Second))
+	b := s.Target("GET /b")
+	if !b.Down.Open || len(b.Down.List) != 1 || !b.Down.List[0].Open {
+		t.Fatalf("GET /b windows = %+v, want one open window", b.Down)
+	}
+	// Its last success was sent at 0.99 s, its first failure at 1.01 s.
+	if got := b.Down.Longest; got != 990*time.Millisecond {
+		t.Errorf("GET /b downtime = %s, want 990ms (from 1.01s to the stop at 2s)", got)
+	}
+	if a := s.Target("GET /a"); a.Down.Open || a.Down.Count != 0 {
+		t.Errorf("GET /a windows = %+v, want none", a.Down)
 	}
 }
 
@@ -199,17 +277,17 @@ func TestWindowListKeepsTheLongest(t *testing.T) {
 		r.Record(res, Hit{Target: -1})
 	}
 	s := r.Close(epoch.Add(time.Duration(n) * time.Millisecond))
-	if len(s.Windows) != MaxWindows {
-		t.Fatalf("kept %d windows, want %d", len(s.Windows), MaxWindows)
+	if len(s.Outage.List) != MaxWindows {
+		t.Fatalf("kept %d windows, want %d", len(s.Outage.List), MaxWindows)
 	}
-	if s.WindowCount <= MaxWindows {
-		t.Errorf("counted %d windows, want more than %d", s.WindowCount, MaxWindows)
+	if s.Outage.Count <= MaxWindows {
+		t.Errorf("counted %d windows, want more than %d", s.Outage.Count, MaxWindows)
 	}
-	if s.LongestDowntime != 41*time.Millisecond {
-		t.Errorf("longest = %s, want 41ms (49 fails, 50..89 fail, 90 succeeds)", s.LongestDowntime)
+	if s.Outage.Longest != 41*time.Millisecond {
+		t.Errorf("longest = %s, want 41ms (49 fails, 50..89 fail, 90 succeeds)", s.Outage.Longest)
 	}
-	for i := 1; i < len(s.Windows); i++ {
-		if s.Windows[i].Start < s.Windows[i-1].Start {
+	for i := 1; i < len(s.Outage.List); i++ {
+		if s.Outage.List[i].Start < s.Outage.List[i-1].Start {
 			t.Fatalf("windows not in time order at %d", i)
 		}
 	}
@@ -265,14 +343,14 @@ func TestEachConnectionModeHasItsOwnDowntime(t *testing.T) {
 	if keepAlive.Requests != 200 || fresh.Requests != 50 {
 		t.Errorf("requests keep-alive %d, fresh %d; want 200, 50", keepAlive.Requests, fresh.Requests)
 	}
-	if keepAlive.LongestDowntime != 0 || keepAlive.Failures != 0 {
-		t.Errorf("keep-alive downtime %s, failures %d; want none", keepAlive.LongestDowntime, keepAlive.Failures)
+	if keepAlive.Down.Longest != 0 || keepAlive.Failures != 0 {
+		t.Errorf("keep-alive downtime %s, failures %d; want none", keepAlive.Down.Longest, keepAlive.Failures)
 	}
-	if fresh.LongestDowntime != 2*time.Second {
-		t.Errorf("fresh downtime %s, want 2s (exact to one fresh request interval, 100ms)", fresh.LongestDowntime)
+	if fresh.Down.Longest != 2*time.Second {
+		t.Errorf("fresh downtime %s, want 2s (exact to one fresh request interval, 100ms)", fresh.Down.Longest)
 	}
-	if s.LongestDowntime > 20*time.Millisecond {
-		t.Errorf("overall downtime %s; keep-alive requests kept succeeding, so want one request interval at most", s.LongestDowntime)
+	if s.Outage.Longest > 20*time.Millisecond {
+		t.Errorf("overall downtime %s; keep-alive requests kept succeeding, so want one request interval at most", s.Outage.Longest)
 	}
 	if keepAlive.SilentRetries != 1 || s.Seconds[0].SilentRetries != 1 {
 		t.Errorf("silent retries: mode %d, second 0 %d; want 1, 1", keepAlive.SilentRetries, s.Seconds[0].SilentRetries)

@@ -19,27 +19,23 @@ type Summary struct {
 	Errors   []ErrorCount     // most frequent first
 	Seconds  []Second         // by send time, from the start
 
-	// Windows with no successful request, in time order (the longest
-	// MaxWindows of them); the other fields cover every window.
-	Windows         []Window
-	WindowCount     int64
-	Disrupted       time.Duration // all windows together
-	LongestDowntime time.Duration // the longest window
-	FirstFailure    time.Duration // since the start; meaningful when Overall.Failures > 0
-	LastFailure     time.Duration
+	// Outage is the windows in which no endpoint got a successful answer:
+	// the whole API was down. Each target's own windows are in Targets.
+	Outage       Windows
+	FirstFailure time.Duration // since the start; meaningful when Overall.Failures > 0
+	LastFailure  time.Duration
 }
 
-// TargetSummary is the share of one target.
+// TargetSummary is the share of one target (an endpoint of the API).
 type TargetSummary struct {
 	Name string
 	*Aggregate
-	// LongestDowntime is the longest span in which no request to this
-	// target succeeded.
-	LongestDowntime time.Duration
+	// Down is the windows in which no request to this target succeeded.
+	Down Windows
 }
 
 // Downtime returns the target's longest span without a success.
-func (t *TargetSummary) Downtime() time.Duration { return t.LongestDowntime }
+func (t *TargetSummary) Downtime() time.Duration { return t.Down.Longest }
 
 // Target returns the share of the target called name, or nil.
 func (s *Summary) Target(name string) *TargetSummary {
@@ -51,12 +47,28 @@ func (s *Summary) Target(name string) *TargetSummary {
 	return nil
 }
 
+// WorstTarget returns the target with the longest downtime (the first of
+// them on a tie), or nil when no target has any.
+func (s *Summary) WorstTarget() *TargetSummary {
+	var worst *TargetSummary
+	for i := range s.Targets {
+		t := &s.Targets[i]
+		if t.Down.Longest > 0 && (worst == nil || t.Down.Longest > worst.Down.Longest) {
+			worst = t
+		}
+	}
+	return worst
+}
+
 // PhaseSummary is the share of one phase of the timeline.
 type PhaseSummary struct {
 	Name       string
 	Start, End time.Duration // since the start of the load
 	*Aggregate
-	Downtime time.Duration // the longest window's overlap with the phase
+	// Downtime is the longest overlap with the phase of a window in which
+	// one endpoint got no successful answer; Outage, of a window in which
+	// none did.
+	Downtime, Outage time.Duration
 }
 
 // ModeSummary is the share of one connection mode: requests on kept-alive
@@ -64,10 +76,9 @@ type PhaseSummary struct {
 type ModeSummary struct {
 	Name string
 	*Aggregate
-	SilentRetries   int64
-	LongestDowntime time.Duration
-	WindowCount     int64
-	Disrupted       time.Duration
+	SilentRetries int64
+	// Down is the windows in which no request of this mode succeeded.
+	Down Windows
 }
 
 // VersionSummary is what one version of the server answered, as told by
@@ -157,5 +168,16 @@ func (s *Summary) Max() time.Duration { return s.Overall.Max() }
 // ErrorRate returns the overall fraction of failed requests.
 func (s *Summary) ErrorRate() float64 { return s.Overall.ErrorRate() }
 
-// Downtime returns the longest window without a successful request.
-func (s *Summary) Downtime() time.Duration { return s.LongestDowntime }
+// Downtime returns the longest span in which one endpoint got no
+// successful answer: the worst endpoint's, or the whole API's when the
+// results were not told apart by target.
+func (s *Summary) Downtime() time.Duration {
+	if len(s.Targets) == 0 {
+		return s.Outage.Longest
+	}
+	var longest time.Duration
+	for _, t := range s.Targets {
+		longest = max(longest, t.Down.Longest)
+	}
+	return longest
+}

@@ -1,4 +1,4 @@
-package main
+package check
 
 import (
 	"cmp"
@@ -14,18 +14,19 @@ import (
 	"github.com/zerodowntime/deploy-load-check/internal/stats"
 )
 
-// deployTimeline runs the deploy under load: the head window, the dispatch,
-// the run followed to completion, the tail window. It returns what the
-// report shows of the deploy, and the error that kept it from completing,
-// if any.
-func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client, recorder *stats.Recorder, loadStart time.Time, logf func(string, ...any)) (*report.Deploy, error) {
+// deploy runs the deploy under load: the head window, the dispatch, the
+// run followed to completion, the tail window. It returns what the report
+// shows of the deploy, and the error that kept it from completing, if any.
+func (r *run) deploy(ctx context.Context, recorder *stats.Recorder, loadStart time.Time) (*report.Deploy, error) {
+	d, client, clock := r.cfg.Deploy, r.deps.GitHub, r.deps.Clock
 	out := &report.Deploy{Workflow: deploySubject(d), Judged: d.FailOnDeployFailure}
-	if !sleep(ctx, d.Head) {
+	if !clock.Sleep(ctx, d.Head) {
 		out.Problem = "cancelled before the deploy was dispatched"
 		return out, ctx.Err()
 	}
 
-	dispatchedAt := recorder.StartPhase("deploy")
+	dispatchedAt := clock.Now()
+	recorder.StartPhase("deploy", dispatchedAt)
 	out.Dispatched = dispatchedAt.Sub(loadStart)
 	deployCtx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
@@ -35,9 +36,10 @@ func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client
 		return out, err
 	}
 	out.RunID, out.URL, out.Status = run.ID, run.HTMLURL, run.Status
-	logf("deploy: following run %s every %s", run.HTMLURL, d.PollInterval)
+	r.logf("deploy: following run %s every %s", run.HTMLURL, d.PollInterval)
 	run, err = client.Follow(deployCtx, d.Owner, d.Repo, run.ID, d.PollInterval, nil)
-	out.Duration = time.Since(dispatchedAt)
+	completedAt := clock.Now()
+	out.Duration = completedAt.Sub(dispatchedAt)
 	if run.ID != 0 {
 		out.Status, out.Conclusion = run.Status, run.Conclusion
 		if run.HTMLURL != "" {
@@ -55,11 +57,12 @@ func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client
 		}
 		return out, err
 	}
-	logf("deploy: run completed (%s) after %s; holding the load for %s of tail", run.Conclusion, out.Duration.Round(time.Second), d.Tail)
+	r.logf("deploy: run completed (%s) after %s; holding the load for %s of tail", run.Conclusion, out.Duration.Round(time.Second), d.Tail)
 
-	out.Completed = recorder.StartPhase("tail").Sub(loadStart)
-	out.Steps = deploySteps(ctx, client, d, run.ID, loadStart, logf)
-	if !sleep(ctx, d.Tail) {
+	recorder.StartPhase("tail", completedAt)
+	out.Completed = completedAt.Sub(loadStart)
+	out.Steps = r.deploySteps(ctx, run.ID, loadStart)
+	if !clock.Sleep(ctx, d.Tail) {
 		return out, ctx.Err()
 	}
 	return out, nil
@@ -68,10 +71,11 @@ func deployTimeline(ctx context.Context, d *config.Deploy, client *deploy.Client
 // deploySteps reads the run's jobs and places their steps on the load's
 // timeline, so a disruption can name the step that was running. Without
 // them the check still stands, so a failure here is only logged.
-func deploySteps(ctx context.Context, client *deploy.Client, d *config.Deploy, runID int64, loadStart time.Time, logf func(string, ...any)) []report.Step {
-	jobs, err := client.Jobs(ctx, d.Owner, d.Repo, runID)
+func (r *run) deploySteps(ctx context.Context, runID int64, loadStart time.Time) []report.Step {
+	d := r.cfg.Deploy
+	jobs, err := r.deps.GitHub.Jobs(ctx, d.Owner, d.Repo, runID)
 	if err != nil {
-		logf("deploy: could not read the run's jobs, so disruptions will not name deploy steps: %v", err)
+		r.logf("deploy: could not read the run's jobs, so disruptions will not name deploy steps: %v", err)
 		return nil
 	}
 	var steps []report.Step
@@ -94,10 +98,11 @@ func deploySteps(ctx context.Context, client *deploy.Client, d *config.Deploy, r
 // settleDeploy says, for a cancelled check, what became of the deploy run,
 // and cancels it when asked to. It has a few seconds: the runner stops a
 // cancelled job's container soon after its signal.
-func settleDeploy(ctx context.Context, out *report.Deploy, d *config.Deploy, client *deploy.Client, logf func(string, ...any)) {
+func (r *run) settleDeploy(ctx context.Context, out *report.Deploy) {
 	if out == nil || out.RunID == 0 || out.Completed > 0 {
 		return
 	}
+	d, client := r.cfg.Deploy, r.deps.GitHub
 	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if d.CancelOnAbort {
@@ -110,7 +115,7 @@ func settleDeploy(ctx context.Context, out *report.Deploy, d *config.Deploy, cli
 		default:
 			out.Problem = fmt.Sprintf("the check was cancelled; cancelling the deploy run failed (%v), so it may still be running: %s", err, out.URL)
 		}
-		logf("deploy: %s", out.Problem)
+		r.logf("deploy: %s", out.Problem)
 		return
 	}
 	run, err := client.Run(settle, d.Owner, d.Repo, out.RunID)
@@ -124,7 +129,13 @@ func settleDeploy(ctx context.Context, out *report.Deploy, d *config.Deploy, cli
 		out.Status = run.Status
 		out.Problem = fmt.Sprintf("the check was cancelled; the deploy run is still %s: %s", run.Status, out.URL)
 	}
-	logf("deploy: %s", out.Problem)
+	r.logf("deploy: %s", out.Problem)
+}
+
+// deployInputError names the input behind a deploy setting GitHub refused;
+// other errors pass unchanged.
+func deployInputError(err error) error {
+	return err
 }
 
 func deployRequest(d *config.Deploy) deploy.Request {

@@ -85,7 +85,7 @@ const hmacSecret = "ov-hmac-secret-for-tests-9f2c"
 func TestHMACSignedRequestsAreAccepted(t *testing.T) {
 	t.Parallel()
 	api := startGuardedAPI(t, checkHMAC(hmacSecret))
-	run := runAction(t, map[string]string{
+	run := runCommand(t, nil, map[string]string{
 		"targets": "GET " + api.URL + "/v1/images/?q={{pick cats,dogs on a beach,birds & bees}}&page={{randint 1 5}}\n" +
 			"GET " + api.URL + "/v1/audio/stats/",
 		"rate":                   "40/1s",
@@ -105,7 +105,7 @@ func TestHMACSignedRequestsAreAccepted(t *testing.T) {
 func TestAWrongSecretIsCaughtByThePreflight(t *testing.T) {
 	t.Parallel()
 	api := startGuardedAPI(t, checkHMAC(hmacSecret))
-	run := runAction(t, map[string]string{
+	run := runCommand(t, nil, map[string]string{
 		"targets":     api.URL + "/v1/images/",
 		"hmac-secret": "not-the-right-secret-x1",
 	}, nil)
@@ -120,7 +120,7 @@ func TestAWrongSecretIsCaughtByThePreflight(t *testing.T) {
 func TestAWrongSecretShowsAs403s(t *testing.T) {
 	t.Parallel()
 	api := startGuardedAPI(t, checkHMAC(hmacSecret))
-	run := runAction(t, map[string]string{
+	run := runCommand(t, nil, map[string]string{
 		"targets":                api.URL + "/v1/images/",
 		"rate":                   "20/1s",
 		"duration":               "1s",
@@ -161,7 +161,7 @@ func TestJWTsAreMintedPerUserAndVerified(t *testing.T) {
 		subjects.Store(sub, true)
 		return nil
 	})
-	run := runAction(t, map[string]string{
+	run := runCommand(t, nil, map[string]string{
 		"targets":                api.URL + "/v1/me",
 		"rate":                   "50/1s",
 		"duration":               "2s",
@@ -197,7 +197,7 @@ func TestES256KeyFromPEMSigns(t *testing.T) {
 		_, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return &key.PublicKey, nil }, jwt.WithValidMethods([]string{"ES256"}))
 		return err
 	})
-	run := runAction(t, map[string]string{
+	run := runCommand(t, nil, map[string]string{
 		"targets":                api.URL + "/v1/me",
 		"rate":                   "20/1s",
 		"duration":               "1s",
@@ -268,7 +268,7 @@ func TestOAuthTokensAreRenewedBeforeTheyExpire(t *testing.T) {
 	t.Parallel()
 	te := startTokenEndpoint(t, 2*time.Second)
 	api := startGuardedAPI(t, te.allow)
-	run := runAction(t, map[string]string{
+	run := runCommand(t, nil, map[string]string{
 		"targets":                api.URL + "/v1/orders",
 		"rate":                   "50/1s",
 		"duration":               "5s",
@@ -293,7 +293,7 @@ func TestRefusedOAuthCredentialsStopBeforeAnyLoad(t *testing.T) {
 	t.Parallel()
 	te := startTokenEndpoint(t, time.Minute)
 	api := startGuardedAPI(t, te.allow)
-	run := runAction(t, map[string]string{
+	run := runCommand(t, nil, map[string]string{
 		"targets":             api.URL + "/v1/orders",
 		"oauth-token-url":     te.URL + "/oauth/token",
 		"oauth-client-id":     "load-check",
@@ -347,7 +347,7 @@ func TestBearerTokenAndTargetsFileWithAMix(t *testing.T) {
 	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := runAction(t, map[string]string{
+	run := runCommand(t, nil, map[string]string{
 		"targets-file":           file,
 		"headers":                "Accept: application/json",
 		"bearer-token":           token,

@@ -141,11 +141,11 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 			env := map[string]string{}
 			var github *deploytest.Server
 			if tt.deploy {
-				github = deploytest.NewServer(t, deploytest.WithToken(deployToken))
+				github = deploytest.NewServer(t, deploytest.WithToken(testToken))
 				env["GITHUB_API_URL"] = github.URL
 				inputs["workflow"] = "deploy-staging.yml"
 				inputs["repository"] = github.FullName()
-				inputs["github-token"] = deployToken
+				inputs["github-token"] = testToken
 				inputs["head"], inputs["tail"] = "1s", "1s"
 			} else {
 				env["GITHUB_API_URL"] = githubNeverCalled(t)
@@ -158,7 +158,7 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 				args[i] = expand(a)
 			}
 
-			run := runAction(t, inputs, env, args...)
+			run := runCommand(t, nil, inputs, env, args...)
 
 			if run.exit != exitSetup {
 				t.Errorf("exit %d, want %d (exitSetup)\nstdout:\n%s\nstderr:\n%s", run.exit, exitSetup, run.stdout, run.stderr)

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
+)
+
+// The tests in this file start the built binary, for what only a process
+// shows: signals, the runner's file commands and masking, exit codes, and
+// action.yml's defaults filled in as the runner fills them. Everything
+// else runs in-process (command_test.go, internal/check).
+
+// binary is the action built once for these tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deploy-load-check-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "deploy-load-check")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		os.RemoveAll(dir)
+		panic("building the action: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestTheProcessRunsAsTheRunnerStartsIt(t *testing.T) {
+	t.Parallel()
+	server, hits := countingServer(t, nil)
+	const bearer = "bearer-secret-for-the-process-test"
+	run := runBinary(t, nil, map[string]string{
+		"targets":                "GET " + server.URL + "/health",
+		"rate":                   "20/1s",
+		"duration":               "1s",
+		"bearer-token":           bearer,
+		"fail-on-load-shortfall": "false",
+	}, map[string]string{"GITHUB_API_URL": githubNeverCalled(t)})
+	if run.exit != exitPass {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
+	}
+	// The secret is masked before anything else is printed.
+	if first, _, _ := strings.Cut(run.stdout, "\n"); first != "::add-mask::"+bearer {
+		t.Errorf("stdout starts %q, want the bearer token masked first", first)
+	}
+	if !strings.Contains(run.stdout, "::notice::pass: ") {
+		t.Errorf("no notice annotation with the verdict:\n%s", run.stdout)
+	}
+	// The report lands in the workspace, where the runner started the
+	// process, under action.yml's default name.
+	if run.outputs["report"] != "deploy-load-check-report.json" {
+		t.Errorf("report output %q, want the default report-file", run.outputs["report"])
+	}
+	if _, err := os.Stat(filepath.Join(run.dir, "deploy-load-check-report.json")); err != nil {
+		t.Errorf("no report in the workspace: %v", err)
+	}
+	if n := hits.Load(); n < 10 {
+		t.Errorf("the API answered %d requests, want about 21", n)
+	}
+	if !strings.Contains(run.summary, "## ✅") || run.outputs["verdict"] != "pass" {
+		t.Errorf("summary or verdict output missing: %q\n%s", run.outputs["verdict"], run.summary)
+	}
+
+	t.Run("and exits 2 on a bad input, naming it", func(t *testing.T) {
+		t.Parallel()
+		run := runBinary(t, nil, map[string]string{"targets": server.URL, "rate": "lots"}, nil)
+		if run.exit != exitSetup || !strings.Contains(run.stderr, `input "rate": "lots"`) || !strings.Contains(run.stdout, "::error::") {
+			t.Errorf("exit %d, want %d with the input named\nstdout:\n%s\nstderr:\n%s", run.exit, exitSetup, run.stdout, run.stderr)
+		}
+	})
+	t.Run("and exits 1 on a breach", func(t *testing.T) {
+		t.Parallel()
+		broken, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+		run := runBinary(t, nil, map[string]string{"targets": broken.URL, "rate": "20/1s", "duration": "1s", "preflight-timeout": "0s"}, nil)
+		if run.exit != exitBreach || run.outputs["verdict"] != "fail" || !strings.Contains(run.stdout, "::error") {
+			t.Errorf("exit %d, verdict %q; want %d and fail\nstdout:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.stdout)
+		}
+	})
+}
+
+func TestSIGTERMWritesAPartialReportAtOnce(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	github := deploytest.NewServer(t, deploytest.WithToken(testToken), deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}))
+	var signalled time.Time
+	// The job is cancelled while the deploy is followed, as the runner
+	// does: SIGTERM to the container's process.
+	terminate := func(p *os.Process) {
+		if !waitFor(30*time.Second, func() bool { return github.Count(deploytest.EndpointGetRun) > 0 }) {
+			t.Error("the deploy run was never followed")
+			return
+		}
+		signalled = time.Now()
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Errorf("SIGTERM: %v", err)
+		}
+	}
+	// A slow timeout: requests in flight must not hold the report back.
+	run := runBinary(t, terminate, deployInputs(api, github, map[string]string{"timeout": "30s", "head": "500ms", "tail": "1m"}), map[string]string{"GITHUB_API_URL": github.URL})
+	took := time.Since(signalled)
+
+	if run.exit != exitCancelled {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitCancelled, run.stdout, run.stderr)
+	}
+	if took > 10*time.Second {
+		t.Errorf("the action took %s after SIGTERM to exit, want under 10s", took)
+	}
+	runs := github.Runs()
+	if len(runs) != 1 {
+		t.Fatalf("%d runs, want 1", len(runs))
+	}
+	if run.outputs["verdict"] != "cancelled" || run.outputs["deploy-run-url"] != runs[0].HTMLURL {
+		t.Errorf("outputs verdict %q, deploy-run-url %q; want cancelled and %s", run.outputs["verdict"], run.outputs["deploy-run-url"], runs[0].HTMLURL)
+	}
+	for _, want := range []string{"cancelled", "the deploy run is still in_progress: " + runs[0].HTMLURL} {
+		if !strings.Contains(run.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, run.summary)
+		}
+	}
+}
+
+func TestAGeneratorStarvedOfCPUFailsTheCheck(t *testing.T) {
+	t.Parallel()
+	server, hits := countingServer(t, nil)
+	// A runner that stops scheduling the action for a second, as an
+	// overloaded machine does, makes it send a second's requests late.
+	freeze := func(p *os.Process) {
+		if !waitFor(30*time.Second, func() bool { return hits.Load() > 20 }) {
+			t.Error("the load never started")
+			return
+		}
+		if err := p.Signal(syscall.SIGSTOP); err != nil {
+			t.Errorf("SIGSTOP: %v", err)
+			return
+		}
+		time.Sleep(time.Second) // the freeze itself
+		if err := p.Signal(syscall.SIGCONT); err != nil {
+			t.Errorf("SIGCONT: %v", err)
+		}
+	}
+	run := runBinary(t, freeze, map[string]string{
+		"targets":        server.URL,
+		"rate":           "200/1s",
+		"duration":       "4s",
+		"max-error-rate": "100%",
+		"max-downtime":   "",
+	}, nil)
+	if run.exit != exitBreach {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitBreach, run.stdout, run.stderr)
+	}
+	if !strings.Contains(run.summary, "fell behind") {
+		t.Errorf("summary does not say the generator fell behind:\n%s", run.summary)
+	}
+}
+
+func TestTheDemoRunsOutsideActionsAndLeavesNoFiles(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx, binary, "demo", "--duration", "2s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"## ✅ Deploy load check", "`GET /api/items`", "`POST /api/orders`", "pass: ", "report: "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "::") {
+		t.Errorf("the demo outside Actions printed workflow commands:\n%s", out)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Errorf("the demo left %d files in its working directory, the first %s", len(files), files[0].Name())
+	}
+}
+
+// waitFor polls cond until it holds or d has passed, and reports whether
+// it held.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}

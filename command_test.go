@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
+	t.Parallel()
+	server, hits := countingServer(t, nil)
+	run := runCommand(t, nil, map[string]string{
+		"targets":      "GET " + server.URL + "/health\nPOST " + server.URL + "/orders",
+		"rate":         "50/1s",
+		"duration":     "6s",
+		"max-p99":      "500ms",
+		"results-file": "results.bin",
+		// The generator's own check has its own tests; here the machine
+		// is shared with other tests under the race detector.
+		"fail-on-load-shortfall": "false",
+	}, map[string]string{"GITHUB_API_URL": githubNeverCalled(t)})
+
+	if run.exit != exitPass {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
+	}
+	requests, err := strconv.Atoi(run.outputs["requests"])
+	if err != nil || requests < 290 || requests > 306 {
+		t.Errorf("requests output = %q, want about 300", run.outputs["requests"])
+	}
+	// The server also answered one pre-flight request per target.
+	if int64(requests)+2 != hits.Load() {
+		t.Errorf("requests output %d (+2 pre-flight), server answered %d", requests, hits.Load())
+	}
+	want := map[string]string{"verdict": "pass", "error-rate": "0", "downtime-s": "0.000", "deploy-run-id": ""}
+	for k, v := range want {
+		if got, ok := run.outputs[k]; !ok || got != v {
+			t.Errorf("output %s = %q (set: %v), want %q", k, got, ok, v)
+		}
+	}
+	for _, name := range []string{"p50-ms", "p95-ms", "p99-ms", "max-ms"} {
+		if v, err := strconv.ParseFloat(run.outputs[name], 64); err != nil || v <= 0 || v > 500 {
+			t.Errorf("output %s = %q, want a latency in milliseconds", name, run.outputs[name])
+		}
+	}
+	for _, section := range []string{"✅", "— pass", "### Thresholds", "`p(99)` (max-p99)", "### Latency", "<summary>Per target (2)</summary>", "`GET /health`", "`POST /orders`", "### Status codes", "| 200 OK |", "### Load generator"} {
+		if !strings.Contains(run.summary, section) {
+			t.Errorf("summary lacks %q:\n%s", section, run.summary)
+		}
+	}
+	if !strings.Contains(run.stdout, "::notice::pass:") {
+		t.Errorf("no notice annotation with the verdict in stdout:\n%s", run.stdout)
+	}
+
+	// The results file is vegeta's own encoding, one result per request.
+	raw, err := os.ReadFile(filepath.Join(run.dir, "results.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := vegeta.NewDecoder(bytes.NewReader(raw))
+	var decoded int
+	for {
+		var res vegeta.Result
+		if err := dec.Decode(&res); err != nil {
+			break
+		}
+		decoded++
+		if res.Headers != nil {
+			t.Errorf("result %d kept the response headers", res.Seq)
+			break
+		}
+	}
+	if decoded != requests {
+		t.Errorf("results file holds %d results, want %d", decoded, requests)
+	}
+
+	// The JSON report is where the output says, and agrees with it.
+	if run.outputs["report"] != filepath.Join(run.dir, "deploy-load-check-report.json") {
+		t.Fatalf("report output = %q, want the default report-file in the workspace", run.outputs["report"])
+	}
+	var rep struct {
+		Verdict     string `json:"verdict"`
+		Requests    int    `json:"requests"`
+		Connections []struct {
+			Name     string `json:"name"`
+			Requests int    `json:"requests"`
+		} `json:"connections"`
+		Timeline []struct {
+			Requests int `json:"requests"`
+		} `json:"timeline"`
+		Generator struct {
+			Reliable bool `json:"reliable"`
+		} `json:"generator"`
+	}
+	js, err := os.ReadFile(run.outputs["report"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	perSecond := 0
+	for _, sec := range rep.Timeline {
+		perSecond += sec.Requests
+	}
+	if rep.Verdict != "pass" || rep.Requests != requests || perSecond != requests || len(rep.Timeline) < 6 {
+		t.Errorf("report: verdict %q, requests %d, timeline %d seconds summing to %d; want pass, %d, 6 or 7 seconds summing to %d",
+			rep.Verdict, rep.Requests, len(rep.Timeline), perSecond, requests, requests)
+	}
+	if len(rep.Connections) != 2 || rep.Connections[1].Name != "fresh" || rep.Connections[1].Requests < requests/20 {
+		t.Errorf("report connections = %+v, want about a tenth on fresh connections", rep.Connections)
+	}
+}
+
+func TestPRCheckFailsWhenAThresholdBreaks(t *testing.T) {
+	t.Parallel()
+	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/flaky" {
+			http.Error(w, "upstream down", http.StatusBadGateway)
+		}
+	})
+	run := runCommand(t, nil, map[string]string{
+		"targets":                server.URL + "/ok\n" + server.URL + "/flaky",
+		"rate":                   "40/1s",
+		"duration":               "2s",
+		"thresholds":             "error_rate<10%",
+		"fail-on-load-shortfall": "false",
+		// Half the targets fail on purpose; the pre-flight would stop it.
+		"preflight-timeout": "0s",
+	}, nil)
+	if run.exit != exitBreach {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", run.exit, exitBreach, run.stderr)
+	}
+	if run.outputs["verdict"] != "fail" {
+		t.Errorf("verdict output = %q, want fail", run.outputs["verdict"])
+	}
+	rate, err := strconv.ParseFloat(run.outputs["error-rate"], 64)
+	if err != nil || rate < 0.45 || rate > 0.55 {
+		t.Errorf("error-rate output = %q, want about 0.5", run.outputs["error-rate"])
+	}
+	for _, want := range []string{"❌", "— fail", "❌ fail", "| 502 Bad Gateway |", "| 5xx |"} {
+		if !strings.Contains(run.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, run.summary)
+		}
+	}
+	if !strings.Contains(run.stdout, "::error::fail: error_rate was") {
+		t.Errorf("no error annotation in stdout:\n%s", run.stdout)
+	}
+}
+
+func TestBadInputStopsBeforeAnyLoad(t *testing.T) {
+	t.Parallel()
+	server, hits := countingServer(t, nil)
+	good := server.URL + "/health"
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		want   string
+	}{
+		{"a bad rate", map[string]string{"targets": good, "rate": "lots"}, `input "rate": "lots"`},
+		{"a bad target URL", map[string]string{"targets": good + "\nGET ftp://127.0.0.1/file"}, `input "targets": line 2: "ftp://127.0.0.1/file"`},
+		{"a bad threshold", map[string]string{"targets": good, "thresholds": "p(95)<400ms\np(101)<1s"}, `input "thresholds": line 2: "p(101)<1s"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			run := runCommand(t, nil, tt.inputs, map[string]string{"GITHUB_API_URL": githubNeverCalled(t)})
+			if run.exit != exitSetup {
+				t.Errorf("exit %d, want %d", run.exit, exitSetup)
+			}
+			if !strings.Contains(run.stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, run.stderr)
+			}
+			if !strings.Contains(run.stdout, "::error::") {
+				t.Errorf("no error annotation in stdout:\n%s", run.stdout)
+			}
+			if run.summary != "" || len(run.outputs) != 0 {
+				t.Errorf("a bad input still wrote a summary or outputs: %q %v", run.summary, run.outputs)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := hits.Load(); n != 0 {
+			t.Errorf("the target answered %d requests despite bad input", n)
+		}
+	})
+}

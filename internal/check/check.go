@@ -1,0 +1,267 @@
+// Package check runs the action's timeline: pre-flight, load, (dispatch the
+// deploy, follow its run), tail, stop, judge. It returns the report; writing
+// the summary, the outputs and the report file is the caller's business.
+//
+// Everything it needs from outside comes in Deps, so the whole timeline runs
+// in-process in tests: real targets on loopback, the real load generator, a
+// stand-in GitHub, and a clock whose sleeps end when the test says so.
+package check
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/zerodowntime/deploy-load-check/internal/config"
+	"github.com/zerodowntime/deploy-load-check/internal/deploy"
+	"github.com/zerodowntime/deploy-load-check/internal/load"
+	"github.com/zerodowntime/deploy-load-check/internal/report"
+	"github.com/zerodowntime/deploy-load-check/internal/stats"
+	"github.com/zerodowntime/deploy-load-check/internal/targets"
+	"github.com/zerodowntime/deploy-load-check/internal/verdict"
+)
+
+// Clock is the time the timeline keeps: when the load started, when each
+// phase began, and how long to hold the load. Now must read the wall clock
+// (the load's results carry wall-clock times); Sleep may end early when a
+// test has seen what it waited for.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits for d, or until ctx is done; it reports whether it was
+	// not cut short by ctx.
+	Sleep(ctx context.Context, d time.Duration) bool
+}
+
+// WallClock is the Clock of a real run.
+type WallClock struct{}
+
+var _ Clock = WallClock{}
+
+// Now returns time.Now().
+func (WallClock) Now() time.Time { return time.Now() }
+
+// Sleep waits for d or until ctx is done.
+func (WallClock) Sleep(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Deps are what a run needs from outside. Only GitHub is required, and
+// only when a deploy is dispatched.
+type Deps struct {
+	// GitHub dispatches and follows the deploy.
+	GitHub *deploy.Client
+	// Clock defaults to WallClock.
+	Clock Clock
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+	// Results, when set, receives every result in vegeta's own encoding
+	// (response headers and bodies left out), for vegeta report and plot.
+	Results io.Writer
+}
+
+// run is one check in progress.
+type run struct {
+	cfg  *config.Config
+	deps Deps
+}
+
+func (r *run) logf(format string, args ...any) {
+	fmt.Fprintf(r.deps.Log, format+"\n", args...)
+}
+
+// Run performs the check cfg describes. A bad setup found before any load
+// (a deploy the token may not dispatch, a target that fails the pre-flight,
+// a refused OAuth2 client) returns a *config.Error naming the input and no
+// report. Otherwise Run returns the report, cancelled or not; the error is
+// then non-nil only when the deploy turned out to be misconfigured once
+// dispatched, or the results could not be written.
+func Run(ctx context.Context, cfg *config.Config, deps Deps) (*report.Report, error) {
+	if deps.Clock == nil {
+		deps.Clock = WallClock{}
+	}
+	if deps.Log == nil {
+		deps.Log = io.Discard
+	}
+	if cfg.Deploy != nil && deps.GitHub == nil {
+		return nil, errors.New("check: a deploy is dispatched but no GitHub client was given")
+	}
+	r := &run{cfg: cfg, deps: deps}
+	// The OAuth2 renewal lives as long as the run.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	generator, err := r.prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.timeline(ctx, generator)
+}
+
+// prepare checks what can be checked before any load and builds the load
+// generator: a wrong token, repository or ref, an unreachable target or a
+// refused OAuth2 client must cost seconds, not a head window of load.
+func (r *run) prepare(ctx context.Context) (*load.Generator, error) {
+	cfg := r.cfg
+	if cfg.Deploy != nil {
+		if err := r.deps.GitHub.Check(ctx, deployRequest(cfg.Deploy)); err != nil {
+			return nil, deployInputError(err)
+		}
+	}
+	mix := cfg.Mix
+	if cfg.OAuth != nil {
+		// The token is fetched now and renewed until the run ends.
+		oauth, err := targets.NewOAuth(ctx, *cfg.OAuth, r.logf)
+		if err != nil {
+			return nil, &config.Error{Input: "oauth-token-url", Err: fmt.Errorf("%q: %w; check oauth-client-id, oauth-client-secret and oauth-scopes", cfg.OAuth.TokenURL, err)}
+		}
+		mix.Auth = append(mix.Auth[:len(mix.Auth):len(mix.Auth)], oauth)
+	}
+	list := mix.Targets()
+	if cfg.PreflightTimeout > 0 {
+		checked := list
+		if cfg.HealthURL != "" {
+			checked = []load.Target{{Name: cfg.HealthURL, Method: http.MethodGet, URL: cfg.HealthURL}}
+		}
+		r.logf("pre-flight: one request to %d target(s), trying for up to %s", len(checked), cfg.PreflightTimeout)
+		if err := load.Preflight(ctx, checked, cfg.Timeout, cfg.PreflightTimeout); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("cancelled before any load: %w", ctx.Err())
+			}
+			return nil, &config.Error{Input: "targets", Err: fmt.Errorf("pre-flight failed, so no load was sent and no deploy dispatched: %w; check the URLs and that the API is up (preflight-timeout: 0s skips this)", err)}
+		}
+	}
+	return load.New(list, load.Options{
+		Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare,
+		MaxWorkers: cfg.MaxWorkers, KeepBody: keepBody(cfg),
+	})
+}
+
+// timeline holds the load from now to the end of the run, with the deploy
+// in it when one is dispatched, then stops and judges.
+func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.Report, error) {
+	cfg, clock := r.cfg, r.deps.Clock
+	results := newResults(r.deps.Results)
+	names := cfg.Names()
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	loadStart := clock.Now()
+	recorder := stats.NewRecorder(loadStart, names, stats.Options{VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate})
+	rep := &report.Report{Title: "PR check", FailOnShortfall: cfg.FailOnShortfall}
+	if cfg.Deploy == nil {
+		r.logf("load: %s on %d target(s) for %s (ramp-up %s, timeout %s)", rateText(cfg.Rate), len(names), cfg.Duration, cfg.RampUp, cfg.Timeout)
+	} else {
+		rep.Title = "deploy " + deploySubject(cfg.Deploy)
+		r.logf("load: %s on %d target(s) (ramp-up %s, timeout %s); %s of head, then the deploy, then %s of tail",
+			rateText(cfg.Rate), len(names), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
+		recorder.StartPhase("head", loadStart)
+	}
+	healthc := make(chan load.Health, 1)
+	go func() {
+		healthc <- generator.Run(loadCtx, func(res *vegeta.Result, hit load.Hit) {
+			recorder.Record(res, stats.Hit(hit))
+			results.add(res)
+		})
+	}()
+
+	var deployErr error
+	if cfg.Deploy == nil {
+		clock.Sleep(ctx, cfg.Duration)
+	} else {
+		rep.Deploy, deployErr = r.deploy(ctx, recorder, loadStart)
+	}
+	stoppedAt := clock.Now()
+	rep.Cancelled = ctx.Err() != nil
+	if rep.Cancelled {
+		// A cancelled job's container is stopped soon after the signal:
+		// the report must not wait for requests in flight.
+		generator.Abort()
+	}
+	stopLoad()
+	rep.Health = <-healthc
+	rep.Summary = recorder.Close(stoppedAt)
+	rep.Checks = verdict.Evaluate(cfg.Thresholds, rep.Summary, func(name string) verdict.Observed {
+		if t := rep.Summary.Target(name); t != nil {
+			return t
+		}
+		return nil
+	})
+	if rep.Cancelled {
+		rep.Title += " (cancelled)"
+		r.settleDeploy(ctx, rep.Deploy)
+	}
+	if err := results.close(); err != nil {
+		return rep, &config.Error{Input: "results-file", Err: fmt.Errorf("%q: %w", cfg.ResultsFile, err)}
+	}
+	if errors.Is(deployErr, deploy.ErrConfig) {
+		return rep, deployInputError(deployErr)
+	}
+	return rep, nil
+}
+
+// keepBody is how much of each answer the recorder needs: enough to read a
+// version field, or nothing.
+func keepBody(cfg *config.Config) int64 {
+	if cfg.VersionField != "" {
+		return 64 << 10
+	}
+	return 0
+}
+
+// rateText writes a rate for the log: 50/s, 3000/1m0s.
+func rateText(r vegeta.Rate) string {
+	if r.Per == time.Second {
+		return fmt.Sprintf("%d/s", r.Freq)
+	}
+	return fmt.Sprintf("%d/%s", r.Freq, r.Per)
+}
+
+// results keeps every result in vegeta's own encoding. A nil *results
+// keeps nothing.
+type results struct {
+	buf *bufio.Writer
+	enc vegeta.Encoder
+	err error
+}
+
+func newResults(w io.Writer) *results {
+	if w == nil {
+		return nil
+	}
+	buf := bufio.NewWriter(w)
+	return &results{buf: buf, enc: vegeta.NewEncoder(buf)}
+}
+
+func (r *results) add(res *vegeta.Result) {
+	if r == nil || r.err != nil {
+		return
+	}
+	// Response headers may carry cookies or tokens, and bodies may be
+	// large; vegeta's reports need neither.
+	kept := *res
+	kept.Headers, kept.Body = nil, nil
+	r.err = r.enc.Encode(&kept)
+}
+
+// close flushes what is buffered and returns the first error.
+func (r *results) close() error {
+	if r == nil {
+		return nil
+	}
+	if err := r.buf.Flush(); r.err == nil {
+		r.err = err
+	}
+	return r.err
+}

@@ -1,0 +1,146 @@
+package stats
+
+import (
+	"cmp"
+	"container/heap"
+	"slices"
+	"time"
+)
+
+// MaxWindows bounds how many windows a summary lists per stream (the whole
+// API, each endpoint). Counts and totals cover every window; the list keeps
+// the longest.
+const MaxWindows = 100
+
+// Window is a span in which a stream of requests (one endpoint's, or all of
+// them) got no successful answer: from the send time of the first failure
+// of a streak to the send time of the stream's next success (or the end of
+// the load, if none came). Times are since the start of the load.
+type Window struct {
+	Start, End time.Duration
+	Failures   int64
+	Classes    []Class  // failure classes seen, most frequent first
+	Codes      []uint16 // status codes seen, 0 for no answer
+	Open       bool     // no success came before the load stopped: never recovered
+}
+
+// Duration is how long the window lasted.
+func (w Window) Duration() time.Duration { return w.End - w.Start }
+
+// Windows sums up the windows of one stream of requests.
+type Windows struct {
+	List    []Window // the longest MaxWindows, in time order
+	Count   int64    // every window
+	Total   time.Duration
+	Longest time.Duration
+	// Open is true when the stream was still failing when the load
+	// stopped: it never recovered.
+	Open bool
+}
+
+// LongestWindow returns the longest listed window; ok is false when there
+// is none.
+func (w Windows) LongestWindow() (longest Window, ok bool) {
+	for _, win := range w.List {
+		if !ok || win.Duration() > longest.Duration() {
+			longest, ok = win, true
+		}
+	}
+	return longest, ok
+}
+
+// downtime tracks failure streaks of one stream in send order.
+type downtime struct {
+	inStreak     bool
+	current      Window
+	classCounts  [numClasses]int64
+	codes        map[uint16]bool
+	kept         windowHeap
+	count        int64
+	total        time.Duration
+	longest      time.Duration
+	failures     int64
+	firstFailure time.Duration
+	lastFailure  time.Duration
+	lastSent     time.Duration
+	open         bool // closed by the end of the load, not by a success
+}
+
+// add counts o and returns the window it closed, if any.
+func (d *downtime) add(o outcome) (Window, bool) {
+	d.lastSent = max(d.lastSent, o.sent)
+	if o.ok() {
+		if !d.inStreak {
+			return Window{}, false
+		}
+		return d.finish(o.sent, false), true
+	}
+	if d.failures == 0 {
+		d.firstFailure = o.sent
+	}
+	d.failures++
+	d.lastFailure = o.sent
+	if !d.inStreak {
+		d.inStreak = true
+		d.current = Window{Start: o.sent}
+		d.classCounts = [numClasses]int64{}
+		d.codes = make(map[uint16]bool)
+	}
+	d.current.Failures++
+	d.classCounts[o.class]++
+	d.codes[o.code] = true
+	return Window{}, false
+}
+
+// close ends an open streak at end, returning it.
+func (d *downtime) close(end time.Duration) (Window, bool) {
+	if !d.inStreak {
+		return Window{}, false
+	}
+	d.open = true
+	return d.finish(max(end, d.lastSent), true), true
+}
+
+func (d *downtime) finish(end time.Duration, open bool) Window {
+	w := d.current
+	w.End, w.Open = end, open
+	for c := range numClasses {
+		if d.classCounts[c] > 0 {
+			w.Classes = append(w.Classes, c)
+		}
+	}
+	slices.SortStableFunc(w.Classes, func(a, b Class) int { return cmp.Compare(d.classCounts[b], d.classCounts[a]) })
+	for code := range d.codes {
+		w.Codes = append(w.Codes, code)
+	}
+	slices.Sort(w.Codes)
+	d.inStreak = false
+	d.count++
+	d.total += w.Duration()
+	d.longest = max(d.longest, w.Duration())
+	heap.Push(&d.kept, w)
+	if d.kept.Len() > MaxWindows {
+		heap.Pop(&d.kept)
+	}
+	return w
+}
+
+func (d *downtime) summary() Windows {
+	list := slices.Clone([]Window(d.kept))
+	slices.SortFunc(list, func(a, b Window) int { return cmp.Compare(a.Start, b.Start) })
+	return Windows{List: list, Count: d.count, Total: d.total, Longest: d.longest, Open: d.open}
+}
+
+// windowHeap is a min-heap by duration, so the shortest is dropped first.
+type windowHeap []Window
+
+func (h windowHeap) Len() int           { return len(h) }
+func (h windowHeap) Less(i, j int) bool { return h[i].Duration() < h[j].Duration() }
+func (h windowHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *windowHeap) Push(x any)        { *h = append(*h, x.(Window)) }
+func (h *windowHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return w
+}
