@@ -413,7 +413,7 @@ func (c *Comparer) diff(base, cand *Answer, found func(diffAt) bool) {
 	if bv, ok := c.decode(base, baseBody); ok {
 		if cv, ok := c.decode(cand, candBody); ok {
 			w := walker{c: c, found: found}
-			w.walk(nil, bv, cv)
+			w.walk(path{}, bv, cv)
 			return
 		}
 	}

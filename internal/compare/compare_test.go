@@ -63,6 +63,7 @@ func TestDifferencesNameTheirField(t *testing.T) {
 		{"added and removed fields", jsonAnswer(`{"a":1,"gone":{"x":[1,2]}}`), jsonAnswer(`{"a":1,"new field":true}`),
 			[]Difference{{Field: "$.gone", Kind: Removed, Baseline: `{"x":[1,2]}`}, {Field: `$["new field"]`, Kind: Added, Candidate: "true"}}},
 		{"a longer list", jsonAnswer(`[1,2]`), jsonAnswer(`[1,2,3]`), []Difference{{Field: "$[2]", Kind: Added, Candidate: "3"}}},
+		{"a list in place of an object", jsonAnswer(`{"a":1}`), jsonAnswer(`[{"a":1}]`), []Difference{{Field: "$", Kind: Changed, Baseline: `{"a":1}`, Candidate: `[{"a":1}]`}}},
 		{"a number changed", jsonAnswer(`{"n":9007199254740993}`), jsonAnswer(`{"n":9007199254740992}`),
 			[]Difference{{Field: "$.n", Kind: Changed, Baseline: "9007199254740993", Candidate: "9007199254740992"}}},
 		{"null against a value", jsonAnswer(`{"next":null}`), jsonAnswer(`{"next":"/p/2"}`), []Difference{{Field: "$.next", Kind: Changed, Baseline: "null", Candidate: `"/p/2"`}}},
@@ -205,6 +206,17 @@ func TestNoiseLearntFromTheBaselineIsIgnored(t *testing.T) {
 	}
 	if got := c.Noise("GET /other"); got != nil {
 		t.Errorf("noise of another endpoint = %v, want none", got)
+	}
+}
+
+func TestNoiseAtTheRootHidesTheWholeBody(t *testing.T) {
+	t.Parallel()
+	c := New()
+	if learnt := c.Learn("GET /x", jsonAnswer(`{"a":1}`), jsonAnswer(`[1]`)); !cmp.Equal(learnt, []string{"$"}) {
+		t.Fatalf("Learn = %v, want [$]", learnt)
+	}
+	if r := c.Compare("GET /x", jsonAnswer(`{"a":1}`), jsonAnswer(`{"a":2}`)); r.Differ() {
+		t.Errorf("noise at $ left %+v", r.Differences)
 	}
 }
 

@@ -97,7 +97,8 @@ type Request struct {
 	Body   []byte
 	// Offset is how long after the file's first timed entry this one was
 	// recorded, for replaying at the recorded pace; Timed is false when
-	// the entry has no time, and then the rate paces it.
+	// the entry has no time, and then the rate paces it. Offset is
+	// negative for an entry logged out of order before the first.
 	Offset time.Duration
 	Timed  bool
 	// Cycle counts the times the file was read to its end before this
