@@ -104,28 +104,30 @@ async function main() {
       '--disable-component-update', '--disable-sync'],
   });
   try {
-    for (const file of files) {
-      const markdown = await readFile(file, 'utf8');
-      const html = marked.parse(markdown);
-      const base = path.basename(file).replace(/\.golden\.md$|\.md$/, '');
-      for (const theme of THEMES) {
+    // One page per theme, with Mermaid loaded once: each summary replaces
+    // the page's content.
+    for (const theme of THEMES) {
+      const page = await browser.newPage();
+      let errors = [];
+      page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error' && !NO_BAR.test(m.text())) errors.push(`console error: ${m.text()}`);
+      });
+      await page.setContent(`<!doctype html><html><head><meta charset="utf-8"></head>
+<body style="margin:0;background:${theme.background}"><article class="markdown-body" style="box-sizing:border-box;width:100%;padding:16px 24px;background:${theme.background}"></article></body></html>`);
+      await page.addStyleTag({ path: path.join(cssDir, theme.css) });
+      await page.addScriptTag({ path: mermaidScript });
+      for (const file of files) {
         const label = `${file} (${theme.name})`;
-        const page = await browser.newPage();
-        const errors = [];
-        page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-        page.on('console', (m) => {
-          if (m.type() === 'error' && !NO_BAR.test(m.text())) errors.push(`console error: ${m.text()}`);
-        });
-        await page.setContent(`<!doctype html><html><head><meta charset="utf-8"></head>
-<body style="margin:0;background:${theme.background}"><article class="markdown-body" style="box-sizing:border-box;width:100%;padding:16px 24px;background:${theme.background}">${html}</article></body></html>`);
-        await page.addStyleTag({ path: path.join(cssDir, theme.css) });
-        await page.addScriptTag({ path: mermaidScript });
+        errors = [];
+        const html = marked.parse(await readFile(file, 'utf8'));
+        await page.evaluate((h) => { document.querySelector('article').innerHTML = h; window.scrollTo(0, 0); }, html);
         errors.push(...await page.evaluate(drawMermaid, theme.mermaid));
         const missing = await page.evaluate(firstScreenMisses, { wants: wants.get(file), height: FIRST_SCREEN });
         for (const m of missing) errors.push(`not visible in the top ${FIRST_SCREEN} px: ${JSON.stringify(m)}`);
+        const base = path.basename(file).replace(/\.golden\.md$|\.md$/, '');
         const png = path.join(values.out, `${base}-${theme.name}.png`);
         await page.screenshot({ path: png, fullPage: true });
-        await page.close();
         if (values.copy) await copyFile(png, path.join(values.copy, path.basename(png)));
         if (errors.length > 0) {
           problems.push(...errors.map((e) => `${label}: ${e}`));
@@ -134,6 +136,7 @@ async function main() {
           console.log(`ok   ${label} -> ${png}`);
         }
       }
+      await page.close();
     }
   } finally {
     await browser.close();
@@ -154,7 +157,7 @@ async function drawMermaid(theme) {
     const where = `mermaid block ${i + 1} ("${text.split('\n').find((l) => l.trim().startsWith('title'))?.trim() ?? text.split('\n')[0]}")`;
     try {
       await mermaid.parse(text);
-      const { svg } = await mermaid.render(`mermaid-${i}`, text);
+      const { svg } = await mermaid.render(`mermaid-${(window.renderCount = (window.renderCount ?? 0) + 1)}`, text);
       if (/aria-roledescription="error"/.test(svg)) throw new Error('drew an error diagram');
       const figure = document.createElement('div');
       figure.className = 'mermaid-figure';
@@ -174,7 +177,9 @@ async function drawMermaid(theme) {
 function firstScreenMisses({ wants, height }) {
   const chars = []; // one per character of text: [node, offset]
   let text = '';
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const walker = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => (n.parentElement.closest('style, script') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+  });
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     for (let k = 0; k < node.data.length; k++) {
       let c = node.data[k];
