@@ -93,6 +93,7 @@ async function main() {
   await mkdir(values.out, { recursive: true });
   if (values.copy) await mkdir(values.copy, { recursive: true });
 
+  let failed = 0;
   // A new empty profile, and no background traffic: the machine's network
   // is closed, and Chromium's own connections only slow it down.
   const profile = mkdtempSync(path.join(tmpdir(), 'render-profile-'));
@@ -130,6 +131,7 @@ async function main() {
         await page.screenshot({ path: png, fullPage: true });
         if (values.copy) await copyFile(png, path.join(values.copy, path.basename(png)));
         if (errors.length > 0) {
+          failed++;
           problems.push(...errors.map((e) => `${label}: ${e}`));
           console.log(`FAIL ${label} -> ${png}`);
         } else {
@@ -142,6 +144,7 @@ async function main() {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });
   }
+  console.log(`render: ${files.length * THEMES.length - failed} passed, ${failed} failed`);
   if (problems.length > 0) throw new Error(problems.join('\n'));
 }
 
