@@ -47,7 +47,7 @@ const nodeModules = process.env.RENDER_NODE_MODULES || path.join(here, 'node_mod
 const require = createRequire(path.join(path.dirname(nodeModules), 'resolve.js'));
 const load = async (name) => import(pathToFileURL(require.resolve(name)).href);
 
-export function parseManifest(text) {
+function parseManifest(text) {
   const wants = new Map();
   let current = null;
   text.split('\n').forEach((line, i) => {
