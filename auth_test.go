@@ -131,7 +131,7 @@ func TestAWrongSecretShowsAs403s(t *testing.T) {
 	if run.exit != exitBreach {
 		t.Fatalf("exit %d, want %d\n%s", run.exit, exitBreach, run.stderr)
 	}
-	for _, want := range []string{"| 403 Forbidden |", "| 4xx | client error status |", "error_rate was 100%"} {
+	for _, want := range []string{"| forbidden (403) |", "| client error or rate limiting status |", "error_rate was 100.00%"} {
 		if !strings.Contains(run.summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, run.summary)
 		}
@@ -364,7 +364,7 @@ func TestBearerTokenAndTargetsFileWithAMix(t *testing.T) {
 	if total := s + l + d; total < 180 || s < 5*total/10 || s > 7*total/10 || l < 2*total/10 || l > 4*total/10 || d == 0 {
 		t.Errorf("mix search %d, list %d, detail %d; want 60%%, 30%%, 10%%", s, l, d)
 	}
-	for _, want := range []string{"`search: p(95)`", "`list: error_rate`", "`detail: downtime`", "| `search` |", "| `list` |", "| `detail` |"} {
+	for _, want := range []string{"`search: p(95)", "`list: error_rate", "`detail: downtime", "| `search` |", "| `list` |", "| `detail` |"} {
 		if !strings.Contains(run.summary, want) {
 			t.Errorf("summary lacks %q", want)
 		}

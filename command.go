@@ -26,10 +26,11 @@ var actionYML []byte
 // Exit codes. For GitHub any non-zero code fails the step; a CLI user can
 // tell a breach from a broken setup.
 const (
-	exitPass      = 0
-	exitBreach    = 1
-	exitSetup     = 2
-	exitCancelled = 3
+	exitPass         = 0
+	exitBreach       = 1
+	exitSetup        = 2
+	exitCancelled    = 3
+	exitInconclusive = 4
 )
 
 // command is the Actions and CLI adapter around check.Run: it reads the
@@ -108,6 +109,8 @@ func (c *command) run(ctx context.Context, args []string) (int, error) {
 		return exitCancelled, fmt.Errorf("cancelled after %s of load; the partial report was written", rep.Summary.Elapsed.Round(time.Second))
 	case runErr != nil:
 		return exitSetup, runErr
+	case rep.Verdict() == report.Inconclusive:
+		return exitInconclusive, nil
 	case !rep.Passed():
 		return exitBreach, nil
 	}
@@ -170,13 +173,20 @@ func (c *command) publish(cfg *config.Config, rep *report.Report) error {
 	if err := publish(rep, gh, c.getenv, c.stdout); err != nil {
 		return err
 	}
-	switch {
-	case c.getenv("GITHUB_ACTIONS") != "true":
+	if c.getenv("GITHUB_ACTIONS") != "true" {
 		c.logf("%s", rep.Headline())
-	case rep.Passed():
-		gh.Noticef("%s", rep.Headline())
-	default:
-		gh.Errorf("%s", rep.Headline())
+		return nil
+	}
+	for _, a := range rep.Annotations() {
+		titled := gh.WithFieldsMap(map[string]string{"title": a.Title})
+		switch a.Level {
+		case "error":
+			titled.Errorf("%s", a.Message)
+		case "warning":
+			titled.Warningf("%s", a.Message)
+		default:
+			titled.Noticef("%s", a.Message)
+		}
 	}
 	return nil
 }

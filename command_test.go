@@ -49,12 +49,12 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 			t.Errorf("output %s = %q, want a latency in milliseconds", name, run.outputs[name])
 		}
 	}
-	for _, section := range []string{"✅", "— pass", "### Thresholds", "`p(99)` (max-p99)", "### Latency", "<summary>Per target (2)</summary>", "`GET /health`", "`POST /orders`", "### Status codes", "| 200 OK |", "### Load generator"} {
+	for _, section := range []string{"## ✅ Deploy load check — pass", "**Thresholds**", "- ✓ `p(99)<=500ms` (max-p99)", "<summary>Latency: p95 ", "<summary>Per endpoint (2)</summary>", "`GET /health`", "`POST /orders`", "<summary>Status codes and errors", "| 200 |", "<summary>Load generator: kept its schedule</summary>"} {
 		if !strings.Contains(run.summary, section) {
 			t.Errorf("summary lacks %q:\n%s", section, run.summary)
 		}
 	}
-	if !strings.Contains(run.stdout, "::notice::pass:") {
+	if !strings.Contains(run.stdout, "::notice title=Deploy load check%3A pass::pass:") {
 		t.Errorf("no notice annotation with the verdict in stdout:\n%s", run.stdout)
 	}
 
@@ -144,12 +144,12 @@ func TestPRCheckFailsWhenAThresholdBreaks(t *testing.T) {
 	if err != nil || rate < 0.45 || rate > 0.55 {
 		t.Errorf("error-rate output = %q, want about 0.5", run.outputs["error-rate"])
 	}
-	for _, want := range []string{"❌", "— fail", "❌ fail", "| 502 Bad Gateway |", "| 5xx |"} {
+	for _, want := range []string{"## ❌ Deploy load check — fail", "- ✗ `error_rate<10%` (thresholds): ", "| bad gateway (502) |", "| server error status |", "answered bad gateway (502)"} {
 		if !strings.Contains(run.summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, run.summary)
 		}
 	}
-	if !strings.Contains(run.stdout, "::error::fail: error_rate was") {
+	if !strings.Contains(run.stdout, "::error title=Deploy load check%3A fail::fail: ") || !strings.Contains(run.stdout, "error_rate was ") {
 		t.Errorf("no error annotation in stdout:\n%s", run.stdout)
 	}
 }

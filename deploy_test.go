@@ -54,7 +54,7 @@ func TestADeployWithAGracefulReloadPasses(t *testing.T) {
 			t.Errorf("output %s = %q, want %q", k, run.outputs[k], v)
 		}
 	}
-	for _, section := range []string{"[#" + want["deploy-run-id"] + "](" + runs[0].HTMLURL + ")", "| head |", "| deploy |", "| tail |", "`v2`", "`v1`", "Deploy task definition"} {
+	for _, section := range []string{"[run " + want["deploy-run-id"] + "](" + runs[0].HTMLURL + "): success", "| head |", "| deploy |", "| tail |", "`v2`", "`v1`", "Deploy task definition"} {
 		if !strings.Contains(run.summary, section) {
 			t.Errorf("summary lacks %q:\n%s", section, run.summary)
 		}

@@ -163,7 +163,7 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	if cfg.Deploy == nil {
 		r.logf("load: %s on %d target(s) for %s (ramp-up %s, timeout %s)", rateText(cfg.Rate), len(names), cfg.Duration, cfg.RampUp, cfg.Timeout)
 	} else {
-		rep.Title = "deploy " + deploySubject(cfg.Deploy)
+		rep.Title = deploySubject(cfg.Deploy)
 		r.logf("load: %s on %d target(s) (ramp-up %s, timeout %s); %s of head, then the deploy, then %s of tail",
 			rateText(cfg.Rate), len(names), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
 		recorder.StartPhase("head", loadStart)
@@ -198,8 +198,8 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 		}
 		return nil
 	})
+	rep.Inconclusive = r.inconclusive(rep.Summary)
 	if rep.Cancelled {
-		rep.Title += " (cancelled)"
 		r.settleDeploy(ctx, rep.Deploy)
 	}
 	if err := results.close(); err != nil {
@@ -265,3 +265,53 @@ func (r *results) close() error {
 	}
 	return r.err
 }
+
+// inconclusive says why the head window cannot vouch for the old version:
+// an endpoint was down longer than the downtime limit allows, or more
+// requests failed than degraded-error-rate. Staging was failing before the
+// deploy, so whatever the deploy did cannot be told from it. "" when the
+// head was healthy, or without a deploy.
+func (r *run) inconclusive(s *stats.Summary) string {
+	if r.cfg.Deploy == nil || len(s.Phases) == 0 || s.Phases[0].Name != "head" {
+		return ""
+	}
+	head := s.Phases[0]
+	target, down := headDowntime(s, head)
+	for _, t := range r.cfg.Thresholds {
+		if t.Metric != verdict.Downtime || t.Target != "" {
+			continue
+		}
+		check := verdict.Evaluate([]verdict.Threshold{t}, downtimeOnly(down), nil)[0]
+		if !check.Pass {
+			return fmt.Sprintf("staging was failing before the deploy: %s got no successful answer for %s during the head window (%s allows %s), so the check cannot vouch for the deploy either way",
+				target, down.Round(time.Millisecond), t.Source, verdict.FormatSeconds(t.Limit))
+		}
+	}
+	if rate := r.cfg.DegradedErrorRate; rate > 0 && head.ErrorRate() > rate {
+		return fmt.Sprintf("staging was failing before the deploy: %d of the head window's %d requests failed (%s, above degraded-error-rate %s), so the check cannot vouch for the deploy either way",
+			head.Failures, head.Requests, verdict.FormatPercent(head.ErrorRate()), verdict.FormatPercent(rate))
+	}
+	return ""
+}
+
+// headDowntime finds the endpoint that was down longest within the head
+// window, and for how long.
+func headDowntime(s *stats.Summary, head stats.PhaseSummary) (target string, longest time.Duration) {
+	for _, t := range s.Targets {
+		for _, w := range t.Down.List {
+			if overlap := min(w.End, head.End) - max(w.Start, head.Start); overlap > longest {
+				target, longest = t.Name, overlap
+			}
+		}
+	}
+	return target, longest
+}
+
+// downtimeOnly is an Observed that knows only a downtime.
+type downtimeOnly time.Duration
+
+func (d downtimeOnly) Quantile(float64) time.Duration { return 0 }
+func (d downtimeOnly) Mean() time.Duration            { return 0 }
+func (d downtimeOnly) Max() time.Duration             { return 0 }
+func (d downtimeOnly) ErrorRate() float64             { return 0 }
+func (d downtimeOnly) Downtime() time.Duration        { return time.Duration(d) }

@@ -89,8 +89,8 @@ func TestDefaultsGiveAPRCheck(t *testing.T) {
 	if cfg.Rate != (vegeta.Rate{Freq: 10, Per: time.Second}) || cfg.Duration != time.Minute || cfg.Timeout != 10*time.Second {
 		t.Errorf("rate %v, duration %s, timeout %s; want 10/1s, 1m, 10s", cfg.Rate, cfg.Duration, cfg.Timeout)
 	}
-	if len(cfg.Thresholds) != 1 || cfg.Thresholds[0].String() != "error_rate<=1%" {
-		t.Errorf("thresholds = %v, want the default error_rate<=1%%", cfg.Thresholds)
+	if len(cfg.Thresholds) != 2 || cfg.Thresholds[0].String() != "error_rate<=1%" || cfg.Thresholds[1].String() != "downtime<=0s" {
+		t.Errorf("thresholds = %v, want the defaults error_rate<=1%% and downtime<=0s", cfg.Thresholds)
 	}
 	if diff := cmp.Diff([]string{"GET /health", "POST /orders"}, cfg.Names()); diff != "" {
 		t.Errorf("target names (-want +got):\n%s", diff)

@@ -174,10 +174,34 @@ type Health struct {
 	BuildError  string
 }
 
-// Reliable reports whether the generator kept its schedule well enough to
-// vouch for what it measured.
+// Reliable reports whether the generator can vouch for what it measured:
+// every request could be built, and it kept its schedule.
 func (h Health) Reliable() bool {
-	return h.Held() >= MinHeld && h.LagP99 <= MaxLagP99 && h.BuildErrors == 0
+	return h.BuildErrors == 0 && !h.FellBehind()
+}
+
+// FellBehind reports whether the generator did not keep its schedule: it
+// sent under MinHeld of it, or 1% of its requests left more than MaxLagP99
+// late. Such a run sends fewer requests into an outage than real clients
+// would, and under-reports it.
+func (h Health) FellBehind() bool {
+	return h.Held() < MinHeld || h.LagP99 > MaxLagP99
+}
+
+// Problem says why the generator cannot vouch for what it measured, in
+// words; "" when it can.
+func (h Health) Problem() string {
+	var problems []string
+	if h.BuildErrors > 0 {
+		problems = append(problems, fmt.Sprintf("%d requests could not be built and were counted as failures (the first: %s)", h.BuildErrors, h.BuildError))
+	}
+	if h.Held() < MinHeld {
+		problems = append(problems, fmt.Sprintf("it sent %d of the %d requests its schedule asked for", h.Sent, h.Planned))
+	}
+	if h.LagP99 > MaxLagP99 {
+		problems = append(problems, fmt.Sprintf("1%% of its requests left more than %s late (the limit is %s)", h.LagP99.Round(time.Millisecond), MaxLagP99))
+	}
+	return strings.Join(problems, "; ")
 }
 
 // Unsent is how many scheduled requests were never sent.

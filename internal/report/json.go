@@ -11,14 +11,17 @@ import (
 
 // JSONVersion is the version of the JSON report's layout; it changes when
 // a field changes meaning or goes away.
-const JSONVersion = 1
+const JSONVersion = 2
 
 // jsonReport is the JSON report. Times ending in _s are seconds since the
 // load started; latencies ending in _ms are milliseconds.
 type jsonReport struct {
-	Version    int              `json:"version"`
-	Verdict    string           `json:"verdict"`
-	Reasons    []string         `json:"reasons"`
+	Version      int              `json:"version"`
+	Verdict      string           `json:"verdict"`
+	Reasons      []string         `json:"reasons"`
+	Inconclusive string           `json:"inconclusive,omitempty"`
+	Recovered    bool             `json:"recovered"`
+	Findings     []jsonFinding    `json:"findings"`
 	StartedAt  time.Time        `json:"started_at"`
 	ElapsedS   float64          `json:"elapsed_s"`
 	Requests   int64            `json:"requests"`
@@ -56,13 +59,37 @@ type jsonThreshold struct {
 	Pass       bool    `json:"pass"`
 }
 
+// jsonDowntime is the longest span in which one endpoint got no
+// successful answer, and the whole API's windows (no endpoint answering).
 type jsonDowntime struct {
-	LongestS      float64      `json:"longest_s"`
-	TotalS        float64      `json:"total_s"`
-	Windows       int64        `json:"windows"`
-	FirstFailureS *float64     `json:"first_failure_s"`
-	LastFailureS  *float64     `json:"last_failure_s"`
-	Listed        []jsonWindow `json:"listed"`
+	LongestS      float64     `json:"longest_s"`
+	Target        string      `json:"target"`
+	FirstFailureS *float64    `json:"first_failure_s"`
+	LastFailureS  *float64    `json:"last_failure_s"`
+	Outage        jsonWindows `json:"outage"`
+}
+
+// jsonWindows sums up the windows of one stream of requests.
+type jsonWindows struct {
+	LongestS float64      `json:"longest_s"`
+	TotalS   float64      `json:"total_s"`
+	Windows  int64        `json:"windows"`
+	Open     bool         `json:"open"`
+	Listed   []jsonWindow `json:"listed"`
+}
+
+type jsonFinding struct {
+	Endpoints []string `json:"endpoints"`
+	All       bool     `json:"all_endpoints"`
+	StartS    float64  `json:"start_s"`
+	EndS      float64  `json:"end_s"`
+	DurationS float64  `json:"duration_s"`
+	Failures  int64    `json:"failures"`
+	Classes   []string `json:"classes"`
+	Codes     []uint16 `json:"status_codes"`
+	Recovered bool     `json:"recovered"`
+	Steps     []string `json:"deploy_steps"`
+	Sentence  string   `json:"sentence"`
 }
 
 type jsonWindow struct {
@@ -105,6 +132,7 @@ type jsonPhase struct {
 	P95MS     float64 `json:"p95_ms"`
 	P99MS     float64 `json:"p99_ms"`
 	DowntimeS float64 `json:"downtime_s"`
+	OutageS   float64 `json:"outage_s"`
 }
 
 type jsonTarget struct {
@@ -113,6 +141,7 @@ type jsonTarget struct {
 	Failures  int64       `json:"failures"`
 	ErrorRate float64     `json:"error_rate"`
 	LatencyMS jsonLatency `json:"latency_ms"`
+	Downtime  jsonWindows `json:"downtime"`
 }
 
 type jsonError struct {
@@ -203,17 +232,29 @@ func (r *Report) jsonReport() jsonReport {
 	for _, c := range r.Checks {
 		out.Thresholds = append(out.Thresholds, jsonThreshold{Expression: c.String(), Source: c.Source, Limit: c.Limit, Observed: c.Observed, Pass: c.Pass})
 	}
-	out.Downtime = jsonDowntime{LongestS: seconds(s.Outage.Longest), TotalS: seconds(s.Outage.Total), Windows: s.Outage.Count, Listed: []jsonWindow{}}
+	out.Recovered, out.Inconclusive = r.Recovered(), r.Inconclusive
+	out.Downtime = jsonDowntime{LongestS: seconds(s.Downtime()), Outage: r.jsonWindows(s.Outage)}
+	if worst := s.WorstTarget(); worst != nil {
+		out.Downtime.Target = worst.Name
+	}
 	if s.Overall.Failures > 0 {
 		first, last := seconds(s.FirstFailure), seconds(s.LastFailure)
 		out.Downtime.FirstFailureS, out.Downtime.LastFailureS = &first, &last
 	}
-	for _, w := range s.Outage.List {
-		jw := jsonWindow{StartS: seconds(w.Start), EndS: seconds(w.End), DurationS: seconds(w.Duration()), Failures: w.Failures, Codes: w.Codes, Open: w.Open, Steps: r.Deploy.stepsAt(w.Start)}
-		for _, c := range w.Classes {
-			jw.Classes = append(jw.Classes, c.String())
+	out.Findings = []jsonFinding{}
+	for _, f := range r.findings() {
+		jf := jsonFinding{Endpoints: f.Targets, All: f.All, StartS: seconds(f.Start), EndS: seconds(f.End), DurationS: seconds(f.Duration()),
+			Failures: f.Failures, Codes: f.Codes, Recovered: !f.Open, Steps: f.Steps, Sentence: r.sentence(f)}
+		if jf.Endpoints == nil {
+			jf.Endpoints = []string{}
 		}
-		out.Downtime.Listed = append(out.Downtime.Listed, jw)
+		if jf.Steps == nil {
+			jf.Steps = []string{}
+		}
+		for _, c := range f.Classes {
+			jf.Classes = append(jf.Classes, c.String())
+		}
+		out.Findings = append(out.Findings, jf)
 	}
 	for _, d := range s.Degraded {
 		out.Degraded = append(out.Degraded, jsonDegraded{StartS: seconds(d.Start), EndS: seconds(d.End), Requests: d.Requests, Failures: d.Failures, WorstRate: d.WorstRate})
@@ -226,10 +267,11 @@ func (r *Report) jsonReport() jsonReport {
 	for _, p := range s.Phases {
 		l := p.Latency()
 		out.Phases = append(out.Phases, jsonPhase{Name: p.Name, StartS: seconds(p.Start), EndS: seconds(p.End), Requests: p.Requests, Failures: p.Failures,
-			ErrorRate: p.ErrorRate(), P95MS: ms(l.P95), P99MS: ms(l.P99), DowntimeS: seconds(p.Downtime)})
+			ErrorRate: p.ErrorRate(), P95MS: ms(l.P95), P99MS: ms(l.P99), DowntimeS: seconds(p.Downtime), OutageS: seconds(p.Outage)})
 	}
 	for _, t := range s.Targets {
-		out.Targets = append(out.Targets, jsonTarget{Name: t.Name, Requests: t.Requests, Failures: t.Failures, ErrorRate: t.ErrorRate(), LatencyMS: latencyMS(t.Latency())})
+		out.Targets = append(out.Targets, jsonTarget{Name: t.Name, Requests: t.Requests, Failures: t.Failures, ErrorRate: t.ErrorRate(),
+			LatencyMS: latencyMS(t.Latency()), Downtime: r.jsonWindows(t.Down)})
 	}
 	for _, c := range s.Codes {
 		out.Codes[strconv.Itoa(int(c.Code))] = c.Count
@@ -294,4 +336,17 @@ func seconds(d time.Duration) float64 {
 
 func ms(d time.Duration) float64 {
 	return float64(d.Round(time.Microsecond)) / float64(time.Millisecond)
+}
+
+func (r *Report) jsonWindows(w stats.Windows) jsonWindows {
+	out := jsonWindows{LongestS: seconds(w.Longest), TotalS: seconds(w.Total), Windows: w.Count, Open: w.Open, Listed: []jsonWindow{}}
+	for _, win := range w.List {
+		jw := jsonWindow{StartS: seconds(win.Start), EndS: seconds(win.End), DurationS: seconds(win.Duration()), Failures: win.Failures,
+			Codes: win.Codes, Open: win.Open, Steps: r.Deploy.stepsAt(win.Start)}
+		for _, c := range win.Classes {
+			jw.Classes = append(jw.Classes, c.String())
+		}
+		out.Listed = append(out.Listed, jw)
+	}
+	return out
 }

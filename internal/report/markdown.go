@@ -1,11 +1,8 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"io"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,97 +12,372 @@ import (
 )
 
 // Limits that keep the summary far below GitHub's 1 MiB cap whatever the
-// run: at most maxSample bytes per error message, maxWindowRows windows and
-// maxStepRows steps listed.
+// run: at most maxSample bytes per error message, maxWindowRows
+// disruptions and maxStepRows steps listed.
 const (
 	maxSample     = 200
 	maxWindowRows = 20
 	maxStepRows   = 30
 )
 
-// WriteMarkdown writes the job summary: the verdict first, then the figures
-// that explain it.
+// WriteMarkdown writes the job summary. The first screen tells the story:
+// the verdict, one sentence per finding, the thresholds, and the requests
+// chart. Everything else is in collapsed sections, open only when it
+// explains a failure.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	var b strings.Builder
-	r.writeVerdict(&b)
-	r.writeDeploy(&b)
-	r.writeChart(&b)
+	r.writeHeadline(&b)
+	r.writeFindings(&b)
 	r.writeThresholds(&b)
-	r.writeWindows(&b)
-	r.writeModes(&b)
-	r.writeVersions(&b)
+	r.writeRequestChart(&b, r.timeline())
 	r.writePhases(&b)
+	r.writeDisruptions(&b)
 	r.writeLatency(&b)
 	r.writeTargets(&b)
-	r.writeCodes(&b)
-	r.writeErrors(&b)
+	r.writeStatuses(&b)
+	r.writeConnections(&b)
 	r.writeGenerator(&b)
+	r.writeDeploySteps(&b)
+	r.writeVersions(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func (r *Report) writeVerdict(b *strings.Builder) {
+var verdictIcons = map[string]string{Pass: "✅", Fail: "❌", Inconclusive: "⚠️", Cancelled: "⏹️"}
+
+// writeHeadline writes the verdict and, in one line, what was checked.
+func (r *Report) writeHeadline(b *strings.Builder) {
+	v := r.Verdict()
+	fmt.Fprintf(b, "## %s Deploy load check — %s\n\n", verdictIcons[v], v)
 	s := r.Summary
-	icon := "✅"
-	if !r.Passed() {
-		icon = "❌"
+	var what string
+	if d := r.Deploy; d != nil {
+		what = "Deploy of " + escape(d.Workflow)
+		if d.RunID != 0 {
+			what += fmt.Sprintf(" ([run %d](%s)", d.RunID, d.URL)
+			switch {
+			case d.Conclusion != "":
+				what += fmt.Sprintf(": %s in %s)", d.Conclusion, span(d.Duration))
+			default:
+				what += ": " + or(d.Status, "not found") + ")"
+			}
+		}
+		what += ", under "
+	} else {
+		what = "PR check: "
 	}
-	title := "Deploy load check"
-	if r.Title != "" {
-		title += ": " + r.Title
+	fmt.Fprintf(b, "%s%s on %s for %s · %s · %s.\n\n", what, rateText(r.Health.Rate), plural(int64(max(1, len(s.Targets))), "endpoint"),
+		span(s.Elapsed), plural(s.Overall.Requests, "request")+", "+count(s.Overall.Failures)+" failed", r.origin())
+}
+
+// writeFindings tells what happened, one sentence each: the disruptions,
+// then whatever else kept the check from passing.
+func (r *Report) writeFindings(b *strings.Builder) {
+	told, left := r.told()
+	var lines []string
+	for _, f := range told {
+		lines = append(lines, r.sentence(f)+".")
 	}
-	fmt.Fprintf(b, "## %s %s — %s\n\n", icon, title, r.Verdict())
-	reasons := r.Reasons()
-	for _, reason := range reasons {
-		fmt.Fprintf(b, "- **%s**\n", escape(reason))
+	if left > 0 {
+		lines = append(lines, fmt.Sprintf("_and %s, listed under Disruptions._", plural(int64(left), "shorter disruption")))
 	}
-	if len(reasons) > 0 {
+	for _, reason := range r.Reasons() {
+		if r.tellsFinding(reason) {
+			continue
+		}
+		lines = append(lines, "**"+escape(reason)+"**.")
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "No endpoint went down: every endpoint answered throughout.")
+	}
+	for _, line := range lines {
+		fmt.Fprintf(b, "- %s\n", line)
+	}
+	b.WriteString("\n")
+	if r.shortfall() || r.Health.BuildErrors > 0 {
+		fmt.Fprintf(b, "> [!WARNING]\n> The load generator cannot vouch for these figures: %s. Give the runner more CPU or lower the rate.\n\n", escape(r.Health.Problem()))
+	}
+}
+
+// tellsFinding reports whether a reason only repeats a finding told above.
+func (r *Report) tellsFinding(reason string) bool {
+	told, _ := r.told()
+	for _, f := range told {
+		if strings.HasPrefix(reason, r.sentence(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeThresholds lists every threshold as k6 does: ✓ or ✗, the
+// expression, where it came from, and what was observed.
+func (r *Report) writeThresholds(b *strings.Builder) {
+	if len(r.Checks) == 0 {
+		b.WriteString("_No thresholds set._\n\n")
+		return
+	}
+	b.WriteString("**Thresholds**\n\n")
+	for _, c := range r.Checks {
+		mark := "✓"
+		if !c.Pass {
+			mark = "✗"
+		}
+		observed := r.value(c, c.Observed)
+		if c.Metric == verdict.Downtime && c.Target == "" && len(r.Summary.Targets) > 1 {
+			if f, ok := r.worstFinding(""); ok {
+				observed += ", " + escape(r.what(f))
+			}
+		}
+		fmt.Fprintf(b, "- %s `%s` (%s): %s\n", mark, code(c.String()), c.Source, observed)
+	}
+	b.WriteString("\n")
+}
+
+// details opens a collapsed section; open shows it expanded.
+func details(b *strings.Builder, summary string, open bool) {
+	attr := ""
+	if open {
+		attr = " open"
+	}
+	fmt.Fprintf(b, "<details%s><summary>%s</summary>\n\n", attr, summary)
+}
+
+func endDetails(b *strings.Builder) { b.WriteString("</details>\n\n") }
+
+func (r *Report) writePhases(b *strings.Builder) {
+	phases := r.Summary.Phases
+	if len(phases) == 0 {
+		return
+	}
+	var slowest time.Duration
+	for _, p := range phases {
+		slowest = max(slowest, p.Latency().P99)
+	}
+	u := unitFor(slowest)
+	details(b, "Phases: "+phaseNames(phases), false)
+	fmt.Fprintf(b, "| phase | from | to | requests | failed | error rate | p50 (%[1]s) | p95 (%[1]s) | p99 (%[1]s) | longest downtime |\n|---|---|---|---|---|---|---|---|---|---|\n", u.name())
+	for _, p := range phases {
+		l := p.Latency()
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.Name, r.at(p.Start), r.at(p.End),
+			count(p.Requests), count(p.Failures), percent(p.ErrorRate()), u.format(l.P50), u.format(l.P95), u.format(l.P99), span(p.Downtime))
+	}
+	b.WriteString("\n")
+	endDetails(b)
+}
+
+func phaseNames(phases []stats.PhaseSummary) string {
+	names := make([]string, len(phases))
+	for i, p := range phases {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (r *Report) writeDisruptions(b *strings.Builder) {
+	all := r.findings()
+	if len(all) == 0 {
+		return
+	}
+	details(b, fmt.Sprintf("Disruptions (%d)", len(all)), false)
+	b.WriteString("| endpoints | from | to | lasted | failed requests | how | deploy step | recovered |\n|---|---|---|---|---|---|---|---|\n")
+	rows := all
+	if len(rows) > maxWindowRows {
+		rows = rows[:0:0]
+		told, _ := r.told()
+		rows = append(rows, told...)
+		for _, f := range all {
+			if len(rows) == maxWindowRows {
+				break
+			}
+			if !containsFinding(rows, f) {
+				rows = append(rows, f)
+			}
+		}
+		sortFindings(rows)
+	}
+	for _, f := range rows {
+		recovered := "yes"
+		if f.Open {
+			recovered = "**no**"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", escape(r.what(f)), r.at(f.Start), r.at(f.End), span(f.Duration()),
+			count(f.Failures), escape(failureVerb(f.Classes, f.Codes)), escape(or(strings.Join(f.Steps, ", "), "—")), recovered)
+	}
+	if len(rows) < len(all) {
+		fmt.Fprintf(b, "\n_%d of %d disruptions listed: the longest, then the earliest._\n", len(rows), len(all))
+	}
+	if s := r.Summary; len(s.Targets) > 1 {
+		if s.Outage.Count == 0 {
+			b.WriteString("\nThe whole API was never down: some endpoint answered throughout.\n")
+		} else {
+			fmt.Fprintf(b, "\nThe whole API was down (every endpoint failing, none answering) for %s at the longest.\n", span(s.Outage.Longest))
+		}
+	}
+	b.WriteString("\n")
+	endDetails(b)
+}
+
+func containsFinding(list []Finding, f Finding) bool {
+	for _, g := range list {
+		if g.Start == f.Start && g.End == f.End {
+			return true
+		}
+	}
+	return false
+}
+
+func sortFindings(list []Finding) {
+	for i := 1; i < len(list); i++ {
+		for j := i; j > 0 && list[j].Start < list[j-1].Start; j-- {
+			list[j], list[j-1] = list[j-1], list[j]
+		}
+	}
+}
+
+func (r *Report) writeLatency(b *strings.Builder) {
+	l := r.Summary.Overall.Latency()
+	details(b, fmt.Sprintf("Latency: p95 %s, p99 %s", latency(l.P95), latency(l.P99)), false)
+	r.writeLatencyChart(b, r.timeline())
+	u := unitFor(l.Max)
+	fmt.Fprintf(b, "All requests, failed ones included, in %[1]s:\n\n| p50 | p90 | p95 | p99 | max | mean |\n|---|---|---|---|---|---|\n", u.name())
+	fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n\n", u.format(l.P50), u.format(l.P90), u.format(l.P95), u.format(l.P99), u.format(l.Max), u.format(l.Mean))
+	endDetails(b)
+}
+
+func (r *Report) writeTargets(b *strings.Builder) {
+	s := r.Summary
+	if len(s.Targets) == 0 {
+		return
+	}
+	// Targets with thresholds of their own get a verdict column, and the
+	// section opens by itself when one of them failed.
+	judged, passed, open := map[string]bool{}, map[string]bool{}, false
+	for _, c := range r.Checks {
+		if c.Target == "" {
+			continue
+		}
+		if !judged[c.Target] {
+			judged[c.Target], passed[c.Target] = true, true
+		}
+		if !c.Pass {
+			passed[c.Target], open = false, true
+		}
+	}
+	var slowest time.Duration
+	for _, t := range s.Targets {
+		slowest = max(slowest, t.Latency().P99)
+	}
+	u := unitFor(slowest)
+	details(b, fmt.Sprintf("Per endpoint (%d)", len(s.Targets)), open)
+	header := fmt.Sprintf("| endpoint | requests | failed | error rate | p50 (%[1]s) | p95 (%[1]s) | p99 (%[1]s) | longest downtime |", u.name())
+	rule := "|---|---|---|---|---|---|---|---|"
+	if len(judged) > 0 {
+		header += " thresholds |"
+		rule += "---|"
+	}
+	b.WriteString(header + "\n" + rule + "\n")
+	for _, t := range s.Targets {
+		l := t.Latency()
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s | %s | %s |", code(t.Name), count(t.Requests), count(t.Failures),
+			percent(t.ErrorRate()), u.format(l.P50), u.format(l.P95), u.format(l.P99), span(t.Down.Longest))
+		if len(judged) > 0 {
+			switch {
+			case !judged[t.Name]:
+				b.WriteString(" |")
+			case passed[t.Name]:
+				b.WriteString(" ✓ |")
+			default:
+				b.WriteString(" ✗ |")
+			}
+		}
 		b.WriteString("\n")
 	}
-	lat := s.Overall.Latency()
-	fmt.Fprintf(b, "**%d requests** at %d/%s over %s · error rate **%s** · p95 **%s** · p99 **%s** · longest downtime **%s**\n\n",
-		s.Overall.Requests, r.Health.Rate.Freq, r.Health.Rate.Per, dur(s.Elapsed.Round(time.Millisecond)),
-		verdict.FormatPercent(s.Overall.ErrorRate()), dur(lat.P95), dur(lat.P99), dur(s.Outage.Longest))
-	if warning := r.generatorWarning(); warning != "" {
-		fmt.Fprintf(b, "> [!WARNING]\n> %s\n\n", warning)
-	}
+	b.WriteString("\n")
+	endDetails(b)
 }
 
-// generatorWarning says when the load did not follow its schedule: a
-// generator that fell behind sends fewer requests into an outage and so
-// cannot vouch for the deploy.
-func (r *Report) generatorWarning() string {
+func (r *Report) writeStatuses(b *strings.Builder) {
+	s := r.Summary
+	details(b, fmt.Sprintf("Status codes and errors: %s failed", percent(s.Overall.ErrorRate())), false)
+	b.WriteString("| status | requests |\n|---|---|\n")
+	for _, c := range statusOrder(s.Codes) {
+		name := statusMeaning(c.Code)
+		if c.Code >= 200 && c.Code < 400 {
+			name = fmt.Sprintf("%d", c.Code)
+		}
+		fmt.Fprintf(b, "| %s | %s |\n", name, count(c.Count))
+	}
+	b.WriteString("\n")
+	if len(s.Errors) > 0 {
+		b.WriteString("| failure | requests | sample |\n|---|---|---|\n")
+		for _, e := range s.Errors {
+			fmt.Fprintf(b, "| %s | %s | `%s` |\n", classMeaning(e.Class), count(e.Count), code(sample(e.Sample)))
+		}
+		b.WriteString("\n")
+	}
+	endDetails(b)
+}
+
+// statusOrder lists the answers first and "no answer" last.
+func statusOrder(codes []stats.CodeCount) []stats.CodeCount {
+	var out, none []stats.CodeCount
+	for _, c := range codes {
+		if c.Code == 0 {
+			none = append(none, c)
+		} else {
+			out = append(out, c)
+		}
+	}
+	return append(out, none...)
+}
+
+// writeConnections compares kept-alive and fresh connections; it opens
+// when they disagree, which is what a server that drains badly looks like.
+func (r *Report) writeConnections(b *strings.Builder) {
+	modes := r.Summary.Modes
+	if len(modes) < 2 || modes[1].Requests == 0 {
+		return
+	}
+	keep, fresh := modes[0], modes[1]
+	differ := keep.Down.Longest != fresh.Down.Longest && (keep.Failures == 0) != (fresh.Failures == 0) || keep.SilentRetries > 0
+	summary := "Connections: kept-alive and fresh clients saw the same"
+	if differ {
+		summary = "Connections: kept-alive and fresh clients saw different things"
+	}
+	details(b, summary, differ && !r.Passed())
+	b.WriteString("A deploy that drains badly shows only on new connections: clients that reuse a connection retry an idempotent request on a new one without a word when the server closed theirs. A share of the requests goes each on a new connection to see what a new client sees.\n\n")
+	b.WriteString("| connections | requests | failed | error rate | longest downtime | silent retries |\n|---|---|---|---|---|---|\n")
+	for _, m := range modes {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", m.Name, count(m.Requests), count(m.Failures),
+			percent(m.ErrorRate()), span(m.Down.Longest), count(m.SilentRetries))
+	}
+	b.WriteString("\n")
+	endDetails(b)
+}
+
+func (r *Report) writeGenerator(b *strings.Builder) {
 	h := r.Health
-	if h.BuildErrors > 0 {
-		return fmt.Sprintf("%d requests could not be built and were sent as failures; the first: %s", h.BuildErrors, escape(h.BuildError))
+	if problem := h.Problem(); problem != "" {
+		details(b, "Load generator: **could not vouch for the figures**", true)
+		fmt.Fprintf(b, "%s.\n\n", escape(problem))
+	} else {
+		details(b, "Load generator: kept its schedule", false)
 	}
-	if h.Planned == 0 || h.Reliable() {
-		return ""
-	}
-	return fmt.Sprintf("The load generator fell behind: it sent %d of %d scheduled requests (%s) and 1%% of requests left more than %s late (send lag p99; the limit is %s). Figures below under-state what real clients would have seen; give the runner more CPU or lower the rate.",
-		h.Sent, h.Planned, verdict.FormatPercent(h.Held()), dur(h.LagP99), dur(load.MaxLagP99))
+	fmt.Fprintf(b, "It sent %s of the %s requests its schedule asked for (%s held, %s achieved against %s asked); send lag p50 %s, p99 %s, max %s; %s left over %s late. It vouches for its figures when it holds %s of its schedule with a send lag p99 under %s.\n\n",
+		count(int64(h.Sent)), count(int64(h.Planned)), percent(h.Held()), perSecond(h.AchievedRate()), rateText(h.Rate),
+		latency(h.LagP50), latency(h.LagP99), latency(h.LagMax), plural(int64(h.Late), "request"), latency(load.LateAfter),
+		percent(load.MinHeld), latency(load.MaxLagP99))
+	endDetails(b)
 }
 
-func (r *Report) writeDeploy(b *strings.Builder) {
+func (r *Report) writeDeploySteps(b *strings.Builder) {
 	d := r.Deploy
-	if d == nil {
+	if d == nil || len(d.Steps) == 0 {
 		return
 	}
-	b.WriteString("### Deploy run\n\n| workflow | run | status | conclusion | dispatched | duration |\n|---|---|---|---|---|---|\n")
-	run := "not found"
-	if d.RunID != 0 {
-		run = fmt.Sprintf("[#%d](%s)", d.RunID, d.URL)
-	}
-	conclusion := d.Conclusion
-	if conclusion == "" {
-		conclusion = "—"
-	}
-	fmt.Fprintf(b, "| %s | %s | %s | %s | %s after the load started | %s |\n\n", escape(d.Workflow), run, escape(d.Status),
-		escape(conclusion), clock(d.Dispatched), dur(d.Duration.Round(time.Second)))
-	if len(d.Steps) == 0 {
-		return
-	}
-	b.WriteString("<details><summary>Deploy steps on the load's timeline</summary>\n\n| job | step | start | end | conclusion | failed requests |\n|---|---|---|---|---|---|\n")
+	details(b, fmt.Sprintf("Deploy run: %s on the load's timeline", plural(int64(len(d.Steps)), "step")), false)
+	b.WriteString("| job | step | from | to | conclusion | failed requests |\n|---|---|---|---|---|---|\n")
 	for i, st := range d.Steps {
 		if i == maxStepRows {
 			fmt.Fprintf(b, "\n_%d more steps not listed._\n", len(d.Steps)-maxStepRows)
@@ -115,13 +387,11 @@ func (r *Report) writeDeploy(b *strings.Builder) {
 		if st.End > 0 {
 			end = r.at(st.End)
 		}
-		failed := "—"
-		if st.End == 0 || st.End > st.Start {
-			failed = strconv.FormatInt(r.failuresBetween(st.Start, st.End), 10)
-		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", escape(st.Job), escape(st.Name), r.at(st.Start), end, escape(st.Conclusion), failed)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", escape(st.Job), escape(st.Name), r.at(st.Start), end,
+			escape(or(st.Conclusion, "—")), count(r.failuresBetween(st.Start, st.End)))
 	}
-	b.WriteString("\n</details>\n\n")
+	b.WriteString("\n")
+	endDetails(b)
 }
 
 // failuresBetween counts failures in the seconds that overlap start to end;
@@ -133,106 +403,11 @@ func (r *Report) failuresBetween(start, end time.Duration) int64 {
 	var n int64
 	for i, sec := range r.Summary.Seconds {
 		at := time.Duration(i) * time.Second
-		if at+time.Second > start && at < end {
+		if at+time.Second > start && at <= end {
 			n += sec.Failures
 		}
 	}
 	return n
-}
-
-func (r *Report) writeThresholds(b *strings.Builder) {
-	if len(r.Checks) == 0 {
-		b.WriteString("_No thresholds set._\n\n")
-		return
-	}
-	b.WriteString("### Thresholds\n\n| threshold | limit | observed | result |\n|---|---|---|---|\n")
-	for _, c := range r.Checks {
-		result := "✅ pass"
-		if !c.Pass {
-			result = "❌ fail"
-		}
-		fmt.Fprintf(b, "| `%s` (%s) | %s %s | %s | %s |\n", code(checkName(c)), c.Source, c.Op, c.Format(c.Limit), c.Format(c.Observed), result)
-	}
-	b.WriteString("\n")
-}
-
-func (r *Report) writeWindows(b *strings.Builder) {
-	s := r.Summary
-	if s.Outage.Count == 0 && len(s.Degraded) == 0 {
-		return
-	}
-	b.WriteString("### Disruption\n\n")
-	if s.Outage.Count > 0 {
-		fmt.Fprintf(b, "%s without a successful response, %s in all; the first failure at %s, the last at %s.\n\n",
-			plural(s.Outage.Count, "window"), dur(s.Outage.Total), r.at(s.FirstFailure), r.at(s.LastFailure))
-		withSteps := r.Deploy != nil && len(r.Deploy.Steps) > 0
-		if withSteps {
-			b.WriteString("| start | end | duration | failed requests | failures | status codes | deploy step |\n|---|---|---|---|---|---|---|\n")
-		} else {
-			b.WriteString("| start | end | duration | failed requests | failures | status codes |\n|---|---|---|---|---|---|\n")
-		}
-		for _, w := range r.windowRows() {
-			end := r.at(w.End)
-			if w.Open {
-				end += " (load stopped)"
-			}
-			var classes, codes []string
-			for _, c := range w.Classes {
-				classes = append(classes, c.String())
-			}
-			for _, c := range w.Codes {
-				codes = append(codes, statusText(c))
-			}
-			fmt.Fprintf(b, "| %s | %s | %s | %d | %s | %s |", r.at(w.Start), end, dur(w.Duration()), w.Failures,
-				strings.Join(classes, ", "), strings.Join(codes, ", "))
-			if withSteps {
-				fmt.Fprintf(b, " %s |", escape(strings.Join(r.Deploy.stepsAt(w.Start), ", ")))
-			}
-			b.WriteString("\n")
-		}
-		if listed := len(r.windowRows()); int64(listed) < s.Outage.Count {
-			fmt.Fprintf(b, "\n_The %d longest of %d windows are listed._\n", listed, s.Outage.Count)
-		}
-		b.WriteString("\n")
-	}
-	if len(s.Degraded) > 0 {
-		b.WriteString("Seconds above the degraded error rate:\n\n| from | to | requests | failed | worst second |\n|---|---|---|---|---|\n")
-		for i, d := range s.Degraded {
-			if i == maxWindowRows {
-				fmt.Fprintf(b, "\n_%d more not listed._\n", len(s.Degraded)-maxWindowRows)
-				break
-			}
-			fmt.Fprintf(b, "| %s | %s | %d | %d | %s |\n", r.at(d.Start), r.at(d.End), d.Requests, d.Failures, verdict.FormatPercent(d.WorstRate))
-		}
-		b.WriteString("\n")
-	}
-}
-
-// windowRows returns the longest windows, at most maxWindowRows, in time
-// order.
-func (r *Report) windowRows() []stats.Window {
-	ws := slices.Clone(r.Summary.Outage.List)
-	if len(ws) > maxWindowRows {
-		slices.SortStableFunc(ws, func(a, b stats.Window) int { return cmp.Compare(b.Duration(), a.Duration()) })
-		ws = ws[:maxWindowRows]
-		slices.SortFunc(ws, func(a, b stats.Window) int { return cmp.Compare(a.Start, b.Start) })
-	}
-	return ws
-}
-
-func (r *Report) writeModes(b *strings.Builder) {
-	modes := r.Summary.Modes
-	if len(modes) < 2 || modes[1].Requests == 0 {
-		return
-	}
-	b.WriteString("### Connections\n\nKept-alive connections can hide a server that drains badly: net/http silently resends an idempotent request on a new connection when a reused one was closed. Fresh connections see what a new client sees.\n\n")
-	b.WriteString("| connections | requests | errors | error rate | p95 | p99 | longest downtime | silent retries |\n|---|---|---|---|---|---|---|---|\n")
-	for _, m := range modes {
-		l := m.Latency()
-		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %d |\n", m.Name, m.Requests, m.Failures,
-			verdict.FormatPercent(m.ErrorRate()), dur(l.P95), dur(l.P99), dur(m.Down.Longest), m.SilentRetries)
-	}
-	b.WriteString("\n")
 }
 
 func (r *Report) writeVersions(b *strings.Builder) {
@@ -240,142 +415,27 @@ func (r *Report) writeVersions(b *strings.Builder) {
 	if len(s.Versions) == 0 {
 		return
 	}
-	b.WriteString("### Versions\n\n")
-	if old, next, ok := s.CutOver(); ok {
-		fmt.Fprintf(b, "`%s` first answered at %s; `%s` last answered at %s", code(next.Name), r.at(next.First), code(old.Name), r.at(old.Last))
+	summary := "Versions: " + code(s.Versions[0].Name) + " answered throughout"
+	old, next, ok := s.CutOver()
+	if ok {
+		overlap := "no overlap"
 		if next.First < old.Last {
-			fmt.Fprintf(b, ": both answered for %s.\n\n", dur(old.Last-next.First))
-		} else {
-			fmt.Fprintf(b, ": no overlap.\n\n")
+			overlap = "both answered for " + span(old.Last-next.First)
 		}
+		summary = fmt.Sprintf("Versions: %s first answered at %s, %s last at %s; %s", code(next.Name), r.at(next.First), code(old.Name), r.at(old.Last), overlap)
 	}
-	b.WriteString("| version | first answer | last answer | answers | failed answers |\n|---|---|---|---|---|\n")
+	details(b, summary, false)
+	b.WriteString("| version | first answer | last answer | answers | failed |\n|---|---|---|---|---|\n")
 	for _, v := range s.Versions {
-		fmt.Fprintf(b, "| `%s` | %s | %s | %d | %d |\n", code(v.Name), r.at(v.First), r.at(v.Last), v.Requests, v.Failures)
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", code(v.Name), r.at(v.First), r.at(v.Last), count(v.Requests), count(v.Failures))
 	}
 	b.WriteString("\n")
+	endDetails(b)
 }
 
-func (r *Report) writePhases(b *strings.Builder) {
-	phases := r.Summary.Phases
-	if len(phases) == 0 {
-		return
-	}
-	b.WriteString("### Phases\n\n| phase | span | requests | errors | error rate | p95 | p99 | downtime |\n|---|---|---|---|---|---|---|---|\n")
-	for _, p := range phases {
-		l := p.Latency()
-		fmt.Fprintf(b, "| %s | %s – %s | %d | %d | %s | %s | %s | %s |\n", p.Name, r.at(p.Start), r.at(p.End),
-			p.Requests, p.Failures, verdict.FormatPercent(p.ErrorRate()), dur(l.P95), dur(l.P99), dur(p.Downtime))
-	}
-	b.WriteString("\n")
-}
-
-func (r *Report) writeLatency(b *strings.Builder) {
-	l := r.Summary.Overall.Latency()
-	b.WriteString("### Latency\n\n| p50 | p90 | p95 | p99 | max | mean |\n|---|---|---|---|---|---|\n")
-	fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n\n", dur(l.P50), dur(l.P90), dur(l.P95), dur(l.P99), dur(l.Max), dur(l.Mean))
-}
-
-func (r *Report) writeTargets(b *strings.Builder) {
-	// Targets with thresholds of their own get a verdict, and the table
-	// opens by itself when one of them failed.
-	judged := map[string]bool{}
-	passed := map[string]bool{}
-	open := ""
-	for _, c := range r.Checks {
-		if c.Target == "" {
-			continue
-		}
-		if !judged[c.Target] {
-			judged[c.Target], passed[c.Target] = true, true
-		}
-		if !c.Pass {
-			passed[c.Target], open = false, " open"
-		}
-	}
-	fmt.Fprintf(b, "<details%s><summary>Per target (%d)</summary>\n\n| target | verdict | requests | errors | error rate | p50 | p95 | p99 | max | downtime |\n|---|---|---|---|---|---|---|---|---|---|\n", open, len(r.Summary.Targets))
-	for _, t := range r.Summary.Targets {
-		l := t.Latency()
-		v := "—"
-		if judged[t.Name] {
-			v = "✅ pass"
-			if !passed[t.Name] {
-				v = "❌ fail"
-			}
-		}
-		fmt.Fprintf(b, "| `%s` | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", code(t.Name), v, t.Requests, t.Failures,
-			verdict.FormatPercent(t.ErrorRate()), dur(l.P50), dur(l.P95), dur(l.P99), dur(l.Max), dur(t.Down.Longest))
-	}
-	b.WriteString("\n</details>\n\n")
-}
-
-// checkName is a threshold's metric with its target, if any.
-func checkName(c verdict.Check) string {
-	if c.Target != "" {
-		return c.Target + ": " + c.Name()
-	}
-	return c.Name()
-}
-
-func (r *Report) writeCodes(b *strings.Builder) {
-	b.WriteString("### Status codes\n\n| status | count |\n|---|---|\n")
-	for _, c := range r.Summary.Codes {
-		fmt.Fprintf(b, "| %s | %d |\n", statusText(c.Code), c.Count)
-	}
-	b.WriteString("\n")
-}
-
-func (r *Report) writeErrors(b *strings.Builder) {
-	if len(r.Summary.Errors) == 0 {
-		return
-	}
-	b.WriteString("### Errors\n\n| class | meaning | count | sample |\n|---|---|---|---|\n")
-	for _, e := range r.Summary.Errors {
-		fmt.Fprintf(b, "| %s | %s | %d | `%s` |\n", e.Class, e.Class.Meaning(), e.Count, code(sample(e.Sample)))
-	}
-	b.WriteString("\n")
-}
-
-func (r *Report) writeGenerator(b *strings.Builder) {
-	h := r.Health
-	verdictWord := "kept its schedule"
-	if !h.Reliable() {
-		verdictWord = "**fell behind**"
-	}
-	fmt.Fprintf(b, "### Load generator\n\nThe generator %s (it must send %s of its schedule with a send lag p99 under %s).\n\n", verdictWord, verdict.FormatPercent(load.MinHeld), dur(load.MaxLagP99))
-	fmt.Fprintf(b, "| rate asked | achieved | scheduled | sent | held | not sent | late (>%s) | send lag p50 | send lag p99 | send lag max |\n|---|---|---|---|---|---|---|---|---|---|\n", dur(load.LateAfter))
-	fmt.Fprintf(b, "| %d/%s | %.1f/s | %d | %d | %s | %d | %d | %s | %s | %s |\n\n",
-		h.Rate.Freq, h.Rate.Per, h.AchievedRate(), h.Planned, h.Sent, verdict.FormatPercent(h.Held()), h.Unsent(), h.Late, dur(h.LagP50), dur(h.LagP99), dur(h.LagMax))
-}
-
-// plural writes a count with its noun: 1 window, 3 windows.
-func plural(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.FormatInt(n, 10) + " " + noun + "s"
-}
-
-// clock writes a duration as m:ss.s.
-func clock(d time.Duration) string {
-	d = d.Round(100 * time.Millisecond)
-	return fmt.Sprintf("%d:%04.1f", int(d/time.Minute), (d % time.Minute).Seconds())
-}
-
-func sample(s string) string {
-	if len(s) > maxSample {
-		s = s[:maxSample] + "…"
+func or(s, fallback string) string {
+	if s == "" {
+		return fallback
 	}
 	return s
-}
-
-// escape makes text safe inside a Markdown table cell.
-func escape(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	return strings.ReplaceAll(s, "|", `\|`)
-}
-
-// code makes text safe inside a code span in a table cell.
-func code(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "|", `\|`), "`", "'")
 }

@@ -1,10 +1,12 @@
-// Package report writes what a run found: the job summary in Markdown and
-// the step outputs.
+// Package report writes what a run found: the job summary in Markdown, the
+// JSON report, the step outputs and the annotations. It judges nothing
+// itself: the checks come from package verdict, and the findings are the
+// windows package stats measured, put in words.
 package report
 
 import (
 	"fmt"
-	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +18,7 @@ import (
 
 // Report is everything a run found.
 type Report struct {
-	Title   string // what was checked, such as "PR check" or the deploy workflow
+	Title   string // what was checked: "PR check", or the deploy workflow
 	Summary *stats.Summary
 	Checks  []verdict.Check
 	Health  load.Health
@@ -24,6 +26,9 @@ type Report struct {
 	// FailOnShortfall makes a generator that could not keep its schedule
 	// fail the check.
 	FailOnShortfall bool
+	// Inconclusive, when set, says why the check can vouch for the deploy
+	// neither way: staging was already failing before it.
+	Inconclusive string
 	// ReportPath is where the JSON report was written, for the outputs.
 	ReportPath string
 	Cancelled  bool
@@ -78,95 +83,166 @@ func (d *Deploy) Failed() bool {
 	return d.Problem != "" || d.Judged && d.Conclusion != "success"
 }
 
-// Passed reports whether the check passes: every threshold held, the
-// deploy, when judged, succeeded, and the generator kept its schedule.
-func (r *Report) Passed() bool {
-	return verdict.Passed(r.Checks) && !r.Deploy.Failed() && !r.shortfall() && !r.Cancelled
+// Verdicts, as the verdict output and the JSON report name them.
+const (
+	Pass         = "pass"
+	Fail         = "fail"
+	Inconclusive = "inconclusive"
+	Cancelled    = "cancelled"
+)
+
+// Verdict is Pass, Fail, Inconclusive (staging was failing before the
+// deploy, so the check cannot vouch for it either way) or Cancelled. A
+// deploy run that failed fails the check whatever the head showed.
+func (r *Report) Verdict() string {
+	switch {
+	case r.Cancelled:
+		return Cancelled
+	case r.Deploy.Failed():
+		return Fail
+	case r.Inconclusive != "":
+		return Inconclusive
+	case !verdict.Passed(r.Checks) || r.shortfall():
+		return Fail
+	}
+	return Pass
 }
+
+// Passed reports whether the check passes: every threshold held, the
+// deploy, when judged, succeeded, the head was healthy and the generator
+// kept its schedule.
+func (r *Report) Passed() bool { return r.Verdict() == Pass }
 
 func (r *Report) shortfall() bool {
 	return r.FailOnShortfall && !r.Health.Reliable()
 }
 
-// Verdict is "pass", "fail", or "cancelled" for a run cut short.
-func (r *Report) Verdict() string {
-	switch {
-	case r.Cancelled:
-		return "cancelled"
-	case r.Passed():
-		return "pass"
-	}
-	return "fail"
-}
-
-// Reasons lists why the check failed, one sentence each; empty on a pass.
+// Reasons lists why the check did not pass, one sentence each, the most
+// telling first; empty on a pass.
 func (r *Report) Reasons() []string {
 	var out []string
 	if r.Cancelled {
 		out = append(out, "the check was cancelled before it finished; the figures cover the load sent until then")
 	}
-	for _, c := range r.Checks {
-		if c.Pass {
-			continue
+	if d := r.Deploy; d.Failed() {
+		if d.Problem != "" {
+			out = append(out, d.Problem)
+		} else {
+			out = append(out, fmt.Sprintf("the deploy run concluded %q: %s", d.Conclusion, d.URL))
 		}
-		if c.Metric == verdict.Downtime && c.Target == "" {
-			out = append(out, fmt.Sprintf("%s without a successful response%s; the limit is %s %s (%s)",
-				dur(r.Summary.Outage.Longest), r.whereLongest(), c.Op, c.Format(c.Limit), c.Source))
-			continue
+	}
+	if r.Inconclusive != "" {
+		out = append(out, r.Inconclusive)
+	}
+	// Downtime first: it is what a deploy check is for.
+	for _, downtime := range []bool{true, false} {
+		for _, c := range r.Checks {
+			if !c.Pass && (c.Metric == verdict.Downtime) == downtime {
+				out = append(out, r.checkReason(c))
+			}
 		}
-		out = append(out, fmt.Sprintf("%s was %s; the limit is %s %s (%s)", checkName(c), c.Format(c.Observed), c.Op, c.Format(c.Limit), c.Source))
 	}
 	if r.shortfall() {
-		out = append(out, "the load generator fell behind its schedule, so it cannot vouch for the deploy")
-	}
-	if d := r.Deploy; d.Failed() {
-		switch {
-		case d.Problem != "":
-			out = append(out, d.Problem)
-		default:
-			out = append(out, fmt.Sprintf("the deploy run concluded %q", d.Conclusion))
-		}
+		out = append(out, "the load generator cannot vouch for the deploy: "+r.Health.Problem())
 	}
 	return out
 }
 
-// longestWindow returns the longest window without a success.
-func (r *Report) longestWindow() (stats.Window, bool) {
-	var longest stats.Window
+// checkReason says why a check failed: for downtime, what went down, when
+// and for how long.
+func (r *Report) checkReason(c verdict.Check) string {
+	limit := fmt.Sprintf("the limit is %s%s (%s)", c.Op, c.Format(c.Limit), c.Source)
+	if c.Metric == verdict.Downtime {
+		if f, ok := r.worstFinding(c.Target); ok {
+			return r.sentence(f) + "; " + limit
+		}
+	}
+	return fmt.Sprintf("%s was %s; %s", checkName(c), r.value(c, c.Observed), limit)
+}
+
+// worstFinding returns the longest finding, of target when it is set.
+func (r *Report) worstFinding(target string) (Finding, bool) {
+	var worst Finding
 	found := false
-	for _, w := range r.Summary.Outage.List {
-		if !found || w.Duration() > longest.Duration() {
-			longest, found = w, true
+	for _, f := range r.findings() {
+		if target != "" && !slices.Contains(f.Targets, target) {
+			continue
+		}
+		if !found || f.Duration() > worst.Duration() {
+			worst, found = f, true
 		}
 	}
-	return longest, found
+	return worst, found
 }
 
-// whereLongest places the longest window: when, and during which step.
-func (r *Report) whereLongest() string {
-	w, ok := r.longestWindow()
-	if !ok {
-		return ""
+// value writes an observed value of a check.
+func (r *Report) value(c verdict.Check, v float64) string {
+	switch c.Metric {
+	case verdict.ErrorRate:
+		return percent(v)
+	case verdict.Downtime:
+		return span(time.Duration(v * float64(time.Second)))
 	}
-	where := " from " + r.at(w.Start)
-	if steps := r.Deploy.stepsAt(w.Start); len(steps) > 0 {
-		where += fmt.Sprintf(" during %q", strings.Join(steps, `", "`))
-	}
-	return where
+	return latency(time.Duration(v * float64(time.Second)))
 }
 
-// at writes a time since the start of the load, relative to the dispatch
-// when there was one.
-func (r *Report) at(t time.Duration) string {
-	if d := r.Deploy; d != nil && d.Dispatched > 0 {
-		rel := t - d.Dispatched
-		sign := "+"
-		if rel < 0 {
-			sign, rel = "−", -rel
+// checkName is a threshold's metric with its target, if any.
+func checkName(c verdict.Check) string {
+	if c.Target != "" {
+		return c.Target + ": " + c.Name()
+	}
+	return c.Name()
+}
+
+// Headline is the verdict in one sentence, for the log and the step's
+// annotation.
+func (r *Report) Headline() string {
+	if reasons := r.Reasons(); len(reasons) > 0 {
+		return r.Verdict() + ": " + strings.Join(reasons, "; ")
+	}
+	s := r.Summary
+	lat := s.Overall.Latency()
+	down := "no endpoint went down"
+	if d := s.Downtime(); d > 0 {
+		down = "longest downtime " + span(d) + ", within its limit"
+	}
+	return fmt.Sprintf("pass: %s, %s failed; p95 %s, p99 %s; %s", plural(s.Overall.Requests, "request"),
+		count(s.Overall.Failures), latency(lat.P95), latency(lat.P99), down)
+}
+
+// Annotation is one workflow command the step prints: the verdict, and
+// one per disruption.
+type Annotation struct {
+	Level   string // "error", "warning" or "notice"
+	Title   string
+	Message string
+}
+
+// maxAnnotations is GitHub's limit on the annotations of one kind a step
+// shows.
+const maxAnnotations = 10
+
+// Annotations are the verdict's annotation and one per disruption,
+// longest first when there are more than GitHub shows: an error when the
+// check failed, a warning when a disruption stayed within its limits.
+func (r *Report) Annotations() []Annotation {
+	level, disruption := "error", "error"
+	if r.Passed() {
+		level, disruption = "notice", "warning"
+	}
+	out := []Annotation{{Level: level, Title: "Deploy load check: " + r.Verdict(), Message: r.Headline()}}
+	told, _ := r.told()
+	for _, f := range told {
+		if len(out) == maxAnnotations {
+			break
 		}
-		return "T" + sign + clock(rel)
+		out = append(out, Annotation{
+			Level:   disruption,
+			Title:   fmt.Sprintf("%s down for %s", r.what(f), span(f.Duration())),
+			Message: r.sentence(f),
+		})
 	}
-	return clock(t)
+	return out
 }
 
 // Output is one step output.
@@ -174,7 +250,8 @@ type Output struct {
 	Name, Value string
 }
 
-// Outputs returns the step outputs, in the order action.yml declares them.
+// Outputs returns the step outputs. Their names are action.yml's, which a
+// test holds them to.
 func (r *Report) Outputs() []Output {
 	s := r.Summary
 	lat := s.Overall.Latency()
@@ -186,18 +263,31 @@ func (r *Report) Outputs() []Output {
 		{"p95-ms", millis(lat.P95)},
 		{"p99-ms", millis(lat.P99)},
 		{"max-ms", millis(lat.Max)},
-		{"downtime-s", strconv.FormatFloat(s.Outage.Longest.Seconds(), 'f', 3, 64)},
+		{"downtime-s", secondsText(s.Downtime())},
+		{"downtime-target", ""},
+		{"outage-s", secondsText(s.Outage.Longest)},
+		{"recovered", strconv.FormatBool(r.Recovered())},
+		{"report", r.ReportPath},
 		{"deploy-run-id", ""},
 		{"deploy-run-url", ""},
 		{"deploy-conclusion", ""},
-		{"report", r.ReportPath},
+	}
+	set := func(name, value string) {
+		for i := range out {
+			if out[i].Name == name {
+				out[i].Value = value
+			}
+		}
+	}
+	if worst := s.WorstTarget(); worst != nil {
+		set("downtime-target", worst.Name)
 	}
 	if d := r.Deploy; d != nil {
 		if d.RunID != 0 {
-			out[8].Value = strconv.FormatInt(d.RunID, 10)
+			set("deploy-run-id", strconv.FormatInt(d.RunID, 10))
 		}
-		out[9].Value = d.URL
-		out[10].Value = d.Conclusion
+		set("deploy-run-url", d.URL)
+		set("deploy-conclusion", d.Conclusion)
 	}
 	return out
 }
@@ -206,27 +296,6 @@ func millis(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
 }
 
-// Headline is the verdict in one sentence, for the log and annotations.
-func (r *Report) Headline() string {
-	s := r.Summary
-	lat := s.Overall.Latency()
-	figures := fmt.Sprintf("%d requests, %s errors, p95 %s, p99 %s, longest downtime %s",
-		s.Overall.Requests, verdict.FormatPercent(s.Overall.ErrorRate()),
-		dur(lat.P95), dur(lat.P99), dur(s.Outage.Longest))
-	if r.Passed() {
-		return "pass: " + figures
-	}
-	return "fail: " + strings.Join(r.Reasons(), "; ") + " (" + figures + ")"
-}
-
-func dur(d time.Duration) string { return verdict.FormatSeconds(d.Seconds()) }
-
-func statusText(code uint16) string {
-	if code == 0 {
-		return "no answer"
-	}
-	if t := http.StatusText(int(code)); t != "" {
-		return fmt.Sprintf("%d %s", code, t)
-	}
-	return strconv.Itoa(int(code))
+func secondsText(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
 }

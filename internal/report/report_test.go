@@ -1,8 +1,12 @@
 package report
 
 import (
+	"bytes"
 	"flag"
+	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,112 +21,346 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// outageRun is 10 s at 50/s on two targets, where everything sent between
-// 4 s and 7 s is refused.
-func outageRun(t *testing.T) *Report {
+var start = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+const refused = `Get "http://127.0.0.1:8080/v1/images": dial tcp 127.0.0.1:8080: connect: connection refused`
+
+// scenario is a run made up request by request: requests go to the
+// targets in turn, one every interval, for length; answer says how each
+// went. Deploy, when set, is dispatched at dispatch and completes at
+// completed (zero: never), with the default thresholds of the action.
+type scenario struct {
+	targets    []string
+	interval   time.Duration
+	length     time.Duration
+	answer     func(target int, at time.Duration) (code uint16, latency time.Duration, errText string)
+	version    func(at time.Duration) string
+	thresholds []string
+	deploy     *Deploy
+	dispatch   time.Duration
+	completed  time.Duration
+}
+
+func ok(int, time.Duration) (uint16, time.Duration, string) { return 200, 12 * time.Millisecond, "" }
+
+// defaultThresholds are the action's defaults: max-error-rate 1% and
+// max-downtime 0s.
+var defaultThresholds = []string{"error_rate<=1%", "downtime<=0s"}
+
+func (sc scenario) report(t *testing.T) *Report {
 	t.Helper()
-	start := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	r := stats.NewRecorder(start, []string{"GET /health", "POST /orders"}, stats.Options{})
-	for i := range 500 {
-		at := time.Duration(i) * 20 * time.Millisecond
-		res := &vegeta.Result{Seq: uint64(i), Timestamp: start.Add(at), Latency: time.Duration(2+i%7) * time.Millisecond, Code: 200}
-		if at >= 4*time.Second && at < 7*time.Second {
-			res.Code, res.Latency = 0, 300*time.Microsecond
-			res.Error = `Get "http://127.0.0.1:8080/health": dial tcp 127.0.0.1:8080: connect: connection refused`
-		}
-		r.Record(res, stats.Hit{Target: i % 2})
+	answer := sc.answer
+	if answer == nil {
+		answer = ok
 	}
-	summary := r.Close(start.Add(10 * time.Second))
+	r := stats.NewRecorder(start, sc.targets, stats.Options{VersionHeader: "X-Version", DegradedErrorRate: 0.05})
+	if sc.deploy != nil {
+		r.StartPhase("head", start)
+		r.StartPhase("deploy", start.Add(sc.dispatch))
+		if sc.completed > 0 {
+			r.StartPhase("tail", start.Add(sc.completed))
+		}
+	}
+	n := int(sc.length / sc.interval)
+	for i := range n {
+		at := time.Duration(i) * sc.interval
+		target := i % len(sc.targets)
+		code, latency, errText := answer(target, at)
+		res := &vegeta.Result{Seq: uint64(i), Timestamp: start.Add(at), Latency: latency, Code: code, Error: errText}
+		if sc.version != nil && code != 0 {
+			res.Headers = http.Header{"X-Version": {sc.version(at)}}
+		}
+		r.Record(res, stats.Hit{Target: target, Fresh: i%10 == 9})
+	}
+	summary := r.Close(start.Add(sc.length))
 	var thresholds []verdict.Threshold
-	for _, s := range []string{"p(95)<100ms", "error_rate<1%", "downtime<=1s"} {
-		th, err := verdict.Parse(s)
+	for _, s := range append(defaultThresholds, sc.thresholds...) {
+		target, expr, scoped := strings.Cut(s, ": ")
+		if !scoped {
+			target, expr = "", s
+		}
+		th, err := verdict.Parse(expr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		th.Source = "thresholds"
+		th.Source, th.Target = "thresholds", target
+		switch s {
+		case "error_rate<=1%":
+			th.Source = "max-error-rate"
+		case "downtime<=0s":
+			th.Source = "max-downtime"
+		}
 		thresholds = append(thresholds, th)
 	}
-	return &Report{
+	rep := &Report{
 		Title:   "PR check",
 		Summary: summary,
-		Checks:  verdict.Evaluate(thresholds, summary, func(string) verdict.Observed { return nil }),
+		Checks: verdict.Evaluate(thresholds, summary, func(name string) verdict.Observed {
+			if t := summary.Target(name); t != nil {
+				return t
+			}
+			return nil
+		}),
 		Health: load.Health{
-			Rate: vegeta.Rate{Freq: 50, Per: time.Second}, Elapsed: 10 * time.Second,
-			Planned: 500, Sent: 500, LagP50: 300 * time.Microsecond, LagP99: 900 * time.Microsecond, LagMax: 2 * time.Millisecond,
+			Rate: vegeta.Rate{Freq: int(time.Second / sc.interval), Per: time.Second}, Elapsed: sc.length,
+			Planned: uint64(n), Sent: uint64(n), LagP50: 300 * time.Microsecond, LagP99: 900 * time.Microsecond, LagMax: 2 * time.Millisecond,
+		},
+		FailOnShortfall: true,
+	}
+	if sc.deploy != nil {
+		d := *sc.deploy
+		d.Steps = slices.Clone(d.Steps)
+		rep.Title = d.Workflow
+		d.Dispatched = sc.dispatch
+		if sc.completed > 0 {
+			d.Completed, d.Duration = sc.completed, sc.completed-sc.dispatch
+		}
+		rep.Deploy = &d
+	}
+	return rep
+}
+
+// deployScenario is a deploy run of 10 s from T+0, in a 30 s run at 60/s on
+// three endpoints.
+func deployScenario(answer func(int, time.Duration) (uint16, time.Duration, string), thresholds ...string) scenario {
+	return scenario{
+		targets:    []string{"GET /health", "GET /v1/images", "GET /v1/audio"},
+		interval:   time.Second / 60,
+		length:     30 * time.Second,
+		answer:     answer,
+		version:    func(at time.Duration) string { return map[bool]string{true: "v1", false: "v2"}[at < 15*time.Second] },
+		thresholds: thresholds,
+		dispatch:   10 * time.Second,
+		completed:  20 * time.Second,
+		deploy: &Deploy{
+			RunID: 9000000001, URL: "https://github.com/acme/shop/actions/runs/9000000001", Workflow: "deploy-staging.yml in acme/shop",
+			Status: "completed", Conclusion: "success", Judged: true,
+			Steps: []Step{
+				{Job: "deploy", Name: "Set up job", Start: 10 * time.Second, End: 11 * time.Second, Conclusion: "success"},
+				{Job: "deploy", Name: "Deploy task definition", Start: 11 * time.Second, End: 19 * time.Second, Conclusion: "success"},
+				{Job: "deploy", Name: "Smoke test", Start: 19 * time.Second, End: 20 * time.Second, Conclusion: "success"},
+			},
 		},
 	}
 }
 
-func TestSummaryMatchesGolden(t *testing.T) {
+// scenarios are the runs whose summaries and reports are pinned.
+var scenarios = map[string]scenario{
+	"clean-deploy": deployScenario(nil),
+	"outage-3s": deployScenario(func(target int, at time.Duration) (uint16, time.Duration, string) {
+		if at >= 14*time.Second && at < 17*time.Second {
+			return 0, 300 * time.Microsecond, refused
+		}
+		return ok(target, at)
+	}),
+	"one-endpoint-down": deployScenario(func(target int, at time.Duration) (uint16, time.Duration, string) {
+		if target == 1 && at >= 14*time.Second && at < 17*time.Second {
+			return 502, 4 * time.Millisecond, "502 Bad Gateway"
+		}
+		return ok(target, at)
+	}),
+	"api-left-broken": deployScenario(func(target int, at time.Duration) (uint16, time.Duration, string) {
+		if at >= 10100*time.Millisecond {
+			return 429, time.Millisecond, "429 Too Many Requests"
+		}
+		return ok(target, at)
+	}),
+	"slow-deploy": deployScenario(func(target int, at time.Duration) (uint16, time.Duration, string) {
+		if at >= 12*time.Second && at < 18*time.Second {
+			return 200, 700 * time.Millisecond, ""
+		}
+		return ok(target, at)
+	}, "p(99)<300ms"),
+	"pr-check": {
+		targets:    []string{"GET /health", "POST /orders"},
+		interval:   20 * time.Millisecond,
+		length:     10 * time.Second,
+		thresholds: []string{"p(95)<100ms", "POST /orders: p(99)<250ms"},
+	},
+}
+
+// TestSummariesMatchGolden pins the job summary of each scenario;
+// go test ./internal/report -update rewrites the goldens, which
+// .ci/render.sh then draws as GitHub does.
+func TestSummariesMatchGolden(t *testing.T) {
 	t.Parallel()
-	var b strings.Builder
-	if err := WriteMarkdown(&b, outageRun(t)); err != nil {
-		t.Fatal(err)
+	for name, sc := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			if err := WriteMarkdown(&b, sc.report(t)); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "summary-"+name+".golden.md"), b.String())
+		})
 	}
-	const golden = "../../testdata/summary-outage.golden.md"
+}
+
+// TestJSONReportsMatchGolden pins the JSON report of a deploy with an
+// outage and of a PR check.
+func TestJSONReportsMatchGolden(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"outage-3s", "pr-check"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var b bytes.Buffer
+			if err := WriteJSON(&b, scenarios[name].report(t)); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "report-"+name+".golden.json"), b.String())
+		})
+	}
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
 	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(string(want), b.String()); diff != "" {
-		t.Errorf("summary differs from %s (-want +got); run go test ./internal/report -update to accept:\n%s", golden, diff)
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got); go test ./internal/report -update accepts it:\n%s", path, diff)
+	}
+}
+
+func TestVerdictsOfTheScenarios(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		scenario  string
+		verdict   string
+		recovered bool
+		headline  string
+	}{
+		{"clean-deploy", Pass, true, "pass: 1,800 requests, 0 failed"},
+		{"outage-3s", Fail, true, `fail: 180 requests to all 3 endpoints were refused for 3.0 s, T+4.0 to T+7.0, during step "Deploy task definition"; recovered; the limit is <=0s (max-downtime)`},
+		{"one-endpoint-down", Fail, true, `fail: 60 requests to GET /v1/images answered bad gateway (502) for 3.0 s, T+4.0 to T+7.0, during step "Deploy task definition"; recovered`},
+		{"api-left-broken", Fail, false, `; never recovered: still failing when the load stopped, 20.0 s after the deploy began`},
+		{"slow-deploy", Fail, true, "fail: p(99) was 700.4 ms; the limit is <300ms (thresholds)"},
+		{"pr-check", Pass, true, "pass: 500 requests, 0 failed; p95 12.0 ms, p99 12.0 ms; no endpoint went down"},
+	}
+	for _, tt := range tests {
+		rep := scenarios[tt.scenario].report(t)
+		if got := rep.Verdict(); got != tt.verdict {
+			t.Errorf("%s: verdict %s, want %s (reasons %q)", tt.scenario, got, tt.verdict, rep.Reasons())
+		}
+		if got := rep.Recovered(); got != tt.recovered {
+			t.Errorf("%s: recovered %v, want %v", tt.scenario, got, tt.recovered)
+		}
+		if got := rep.Headline(); !strings.Contains(got, tt.headline) {
+			t.Errorf("%s: headline %q lacks %q", tt.scenario, got, tt.headline)
+		}
 	}
 }
 
 func TestOutputsCarryTheFigures(t *testing.T) {
 	t.Parallel()
-	rep := outageRun(t)
 	got := map[string]string{}
-	for _, o := range rep.Outputs() {
+	for _, o := range scenarios["one-endpoint-down"].report(t).Outputs() {
 		got[o.Name] = o.Value
 	}
 	want := map[string]string{
 		"verdict":           "fail",
-		"requests":          "500",
-		"error-rate":        "0.3",
+		"requests":          "1800",
+		"error-rate":        "0.03333333333333333",
 		"downtime-s":        "3.000",
-		"deploy-run-id":     "",
-		"deploy-run-url":    "",
-		"deploy-conclusion": "",
+		"downtime-target":   "GET /v1/images",
+		"outage-s":          "0.000",
+		"recovered":         "true",
+		"deploy-run-id":     "9000000001",
+		"deploy-run-url":    "https://github.com/acme/shop/actions/runs/9000000001",
+		"deploy-conclusion": "success",
+		"report":            "",
 	}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("output %s = %q, want %q", k, got[k], v)
 		}
 	}
-	if !strings.HasPrefix(rep.Headline(), "fail: error_rate was 30%; the limit is < 1%") {
-		t.Errorf("headline = %q", rep.Headline())
+}
+
+func TestEveryDisruptionIsAnnotated(t *testing.T) {
+	t.Parallel()
+	rep := scenarios["one-endpoint-down"].report(t)
+	got := rep.Annotations()
+	if len(got) != 2 {
+		t.Fatalf("%d annotations, want the verdict and one disruption: %+v", len(got), got)
+	}
+	want := Annotation{Level: "error", Title: "GET /v1/images down for 3.0 s",
+		Message: `60 requests to GET /v1/images answered bad gateway (502) for 3.0 s, T+4.0 to T+7.0, during step "Deploy task definition"; recovered`}
+	if diff := cmp.Diff(want, got[1]); diff != "" {
+		t.Errorf("disruption annotation (-want +got):\n%s", diff)
+	}
+	if got[0].Level != "error" || got[0].Title != "Deploy load check: fail" {
+		t.Errorf("verdict annotation %+v", got[0])
 	}
 }
 
-func TestGeneratorThatFellBehindIsCalledOut(t *testing.T) {
+func TestAnUnhealthyHeadIsInconclusiveUnlessTheDeployFailed(t *testing.T) {
 	t.Parallel()
-	rep := outageRun(t)
+	rep := scenarios["clean-deploy"].report(t)
+	rep.Inconclusive = "staging was failing before the deploy"
+	if rep.Verdict() != Inconclusive || rep.Passed() {
+		t.Errorf("verdict %s, want inconclusive", rep.Verdict())
+	}
+	rep.Deploy.Conclusion = "failure"
+	if rep.Verdict() != Fail {
+		t.Errorf("verdict %s with a failed deploy run, want fail", rep.Verdict())
+	}
+}
+
+func TestAGeneratorThatFellBehindFailsAndSaysWhy(t *testing.T) {
+	t.Parallel()
+	rep := scenarios["pr-check"].report(t)
 	rep.Health.Sent, rep.Health.LagP99 = 300, 2*time.Second
 	var b strings.Builder
 	if err := WriteMarkdown(&b, rep); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "> [!WARNING]\n> The load generator fell behind: it sent 300 of 500") {
-		t.Errorf("no warning about the generator:\n%s", b.String())
+	for _, want := range []string{"> [!WARNING]", "it sent 300 of the 500 requests", "left more than 2s late", "<details open><summary>Load generator"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
 	}
+	if rep.Passed() {
+		t.Error("a generator that fell behind passed")
+	}
+
+	t.Run("and tells requests that could not be built from a late schedule", func(t *testing.T) {
+		rep := scenarios["pr-check"].report(t)
+		rep.Health.BuildErrors, rep.Health.BuildError = 3, `target "POST /orders": {{pick_line terms.txt}}: file is empty`
+		problem := rep.Health.Problem()
+		if !strings.Contains(problem, "3 requests could not be built") || strings.Contains(problem, "late") || strings.Contains(problem, "sent") {
+			t.Errorf("problem %q, want the build failures alone", problem)
+		}
+	})
 }
 
-func TestFailedDeployFailsTheCheck(t *testing.T) {
+func TestASummaryStaysFarBelowGitHubsCap(t *testing.T) {
 	t.Parallel()
-	rep := outageRun(t)
-	rep.Checks = nil
-	rep.Deploy = &Deploy{RunID: 42, URL: "https://github.example/acme/api/actions/runs/42", Conclusion: "failure", Judged: true}
-	if rep.Passed() {
-		t.Error("a failed, judged deploy passed")
+	// An hour at 100/s on 50 endpoints that each fail every 7th second.
+	names := make([]string, 50)
+	for i := range names {
+		names[i] = "GET /v1/resource/" + strings.Repeat("x", i)
 	}
-	rep.Deploy.Judged = false
-	if !rep.Passed() {
-		t.Error("a failed deploy failed the check with fail-on-deploy-failure off")
+	sc := scenario{
+		targets: names, interval: 10 * time.Millisecond, length: time.Hour,
+		answer: func(target int, at time.Duration) (uint16, time.Duration, string) {
+			if int(at/time.Second)%7 == target%7 {
+				return 503, time.Millisecond, "503 Service Unavailable"
+			}
+			return ok(target, at)
+		},
+	}
+	var b strings.Builder
+	if err := WriteMarkdown(&b, sc.report(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.Len(); n > 256<<10 {
+		t.Errorf("summary is %d bytes, want under 256 KiB (GitHub's cap is 1 MiB)", n)
 	}
 }

@@ -51,6 +51,12 @@ func (w Windows) LongestWindow() (longest Window, ok bool) {
 
 // downtime tracks failure streaks of one stream in send order.
 type downtime struct {
+	// every, when above zero, is how many targets a streak must have
+	// failed to count: the whole API is down only when each of its
+	// endpoints was asked and failed, not when one failure happened to
+	// be followed by another endpoint's success a request later.
+	every        int
+	failed       map[int]bool // targets failed in the current streak
 	inStreak     bool
 	current      Window
 	classCounts  [numClasses]int64
@@ -66,14 +72,15 @@ type downtime struct {
 	open         bool // closed by the end of the load, not by a success
 }
 
-// add counts o and returns the window it closed, if any.
+// add counts o and returns the window it closed, if any: a window that
+// did not fail every target it must is not one.
 func (d *downtime) add(o outcome) (Window, bool) {
 	d.lastSent = max(d.lastSent, o.sent)
 	if o.ok() {
 		if !d.inStreak {
 			return Window{}, false
 		}
-		return d.finish(o.sent, false), true
+		return d.finish(o.sent, false)
 	}
 	if d.failures == 0 {
 		d.firstFailure = o.sent
@@ -85,6 +92,12 @@ func (d *downtime) add(o outcome) (Window, bool) {
 		d.current = Window{Start: o.sent}
 		d.classCounts = [numClasses]int64{}
 		d.codes = make(map[uint16]bool)
+		if d.every > 0 {
+			d.failed = make(map[int]bool, d.every)
+		}
+	}
+	if d.every > 0 {
+		d.failed[o.target] = true
 	}
 	d.current.Failures++
 	d.classCounts[o.class]++
@@ -97,11 +110,16 @@ func (d *downtime) close(end time.Duration) (Window, bool) {
 	if !d.inStreak {
 		return Window{}, false
 	}
-	d.open = true
-	return d.finish(max(end, d.lastSent), true), true
+	w, counted := d.finish(max(end, d.lastSent), true)
+	d.open = counted
+	return w, counted
 }
 
-func (d *downtime) finish(end time.Duration, open bool) Window {
+func (d *downtime) finish(end time.Duration, open bool) (Window, bool) {
+	d.inStreak = false
+	if d.every > 0 && len(d.failed) < d.every {
+		return Window{}, false
+	}
 	w := d.current
 	w.End, w.Open = end, open
 	for c := range numClasses {
@@ -114,7 +132,6 @@ func (d *downtime) finish(end time.Duration, open bool) Window {
 		w.Codes = append(w.Codes, code)
 	}
 	slices.Sort(w.Codes)
-	d.inStreak = false
 	d.count++
 	d.total += w.Duration()
 	d.longest = max(d.longest, w.Duration())
@@ -122,7 +139,7 @@ func (d *downtime) finish(end time.Duration, open bool) Window {
 	if d.kept.Len() > MaxWindows {
 		heap.Pop(&d.kept)
 	}
-	return w
+	return w, true
 }
 
 func (d *downtime) summary() Windows {

@@ -47,7 +47,7 @@ type Recorder struct {
 	timeline timeline
 	phases   phases
 	versions versions
-	outage   downtime   // windows in which no endpoint answered
+	outage   downtime   // windows in which every endpoint failed and none answered
 	byTarget []downtime // windows in which one endpoint did not, by target index
 }
 
@@ -110,6 +110,7 @@ func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder 
 		names:    slices.Clone(targetNames),
 		codes:    make(map[uint16]int64),
 		byTarget: make([]downtime, len(targetNames)),
+		outage:   downtime{every: len(targetNames)},
 	}
 	for range targetNames {
 		r.targets = append(r.targets, newAggregate())

@@ -19,8 +19,9 @@ type Summary struct {
 	Errors   []ErrorCount     // most frequent first
 	Seconds  []Second         // by send time, from the start
 
-	// Outage is the windows in which no endpoint got a successful answer:
-	// the whole API was down. Each target's own windows are in Targets.
+	// Outage is the windows in which no endpoint got a successful answer
+	// and every one of them was asked and failed: the whole API was down.
+	// Each target's own windows are in Targets.
 	Outage       Windows
 	FirstFailure time.Duration // since the start; meaningful when Overall.Failures > 0
 	LastFailure  time.Duration
