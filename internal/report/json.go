@@ -22,24 +22,24 @@ type jsonReport struct {
 	Inconclusive string           `json:"inconclusive,omitempty"`
 	Recovered    bool             `json:"recovered"`
 	Findings     []jsonFinding    `json:"findings"`
-	StartedAt  time.Time        `json:"started_at"`
-	ElapsedS   float64          `json:"elapsed_s"`
-	Requests   int64            `json:"requests"`
-	Failures   int64            `json:"failures"`
-	ErrorRate  float64          `json:"error_rate"`
-	LatencyMS  jsonLatency      `json:"latency_ms"`
-	Thresholds []jsonThreshold  `json:"thresholds"`
-	Downtime   jsonDowntime     `json:"downtime"`
-	Degraded   []jsonDegraded   `json:"degraded"`
-	Modes      []jsonMode       `json:"connections"`
-	Phases     []jsonPhase      `json:"phases"`
-	Targets    []jsonTarget     `json:"targets"`
-	Codes      map[string]int64 `json:"status_codes"`
-	Errors     []jsonError      `json:"errors"`
-	Versions   []jsonVersion    `json:"versions"`
-	Generator  jsonGenerator    `json:"generator"`
-	Deploy     *jsonDeploy      `json:"deploy"`
-	Timeline   []jsonSecond     `json:"timeline"`
+	StartedAt    time.Time        `json:"started_at"`
+	ElapsedS     float64          `json:"elapsed_s"`
+	Requests     int64            `json:"requests"`
+	Failures     int64            `json:"failures"`
+	ErrorRate    float64          `json:"error_rate"`
+	LatencyMS    jsonLatency      `json:"latency_ms"`
+	Thresholds   []jsonThreshold  `json:"thresholds"`
+	Downtime     jsonDowntime     `json:"downtime"`
+	Degraded     []jsonDegraded   `json:"degraded"`
+	Modes        []jsonMode       `json:"connections"`
+	Phases       []jsonPhase      `json:"phases"`
+	Targets      []jsonTarget     `json:"targets"`
+	Codes        map[string]int64 `json:"status_codes"`
+	Errors       []jsonError      `json:"errors"`
+	Versions     []jsonVersion    `json:"versions"`
+	Generator    jsonGenerator    `json:"generator"`
+	Deploy       *jsonDeploy      `json:"deploy"`
+	Timeline     []jsonSecond     `json:"timeline"`
 }
 
 type jsonLatency struct {
