@@ -1,0 +1,206 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zerodowntime/deploy-load-check/internal/check/checktest"
+	"github.com/zerodowntime/deploy-load-check/internal/demo"
+	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
+)
+
+// These tests hold the verdict to the product's promise through the whole
+// action: a pass means no endpoint dropped a request, a failure says what
+// broke, and a head that was already failing vouches for nothing.
+
+// threeEndpoints are the targets of these tests: three endpoints of api,
+// asked in turn.
+func threeEndpoints(api *demo.API) string {
+	return "GET " + api.URL + "/health\nGET " + api.URL + "/api/items\nGET " + api.URL + "/api/items/42"
+}
+
+// sendLagMax reads the generator's worst send lag from the JSON report.
+func sendLagMax(t *testing.T, run actionRun) time.Duration {
+	t.Helper()
+	raw, err := os.ReadFile(run.outputs["report"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Generator struct {
+			LagMaxMS float64 `json:"send_lag_max_ms"`
+		} `json:"generator"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(rep.Generator.LagMaxMS * float64(time.Millisecond))
+}
+
+func TestOneEndpointOfThreeDownFor3sFailsAndIsNamed(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	var broke, healed time.Time
+	github := checktest.GitHub(t, "success", func() {
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+		broke = time.Now()
+		api.Break("/api/items/42", http.StatusBadGateway)
+		time.Sleep(3 * time.Second) // the outage itself
+		api.Heal("/api/items/42")
+		healed = time.Now()
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+	}, deploytest.WithToken(testToken))
+	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
+	inputs := deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s", "max-downtime": "1s"})
+	run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+
+	if run.exit != exitBreach || run.outputs["verdict"] != "fail" {
+		t.Fatalf("exit %d, verdict %q; want %d, fail\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.stdout, run.stderr)
+	}
+	// Within one of the endpoint's request intervals (it is asked every
+	// 50 ms), give or take how late the generator sent and a moment for
+	// a request to reach the API.
+	downtime, err := strconv.ParseFloat(run.outputs["downtime-s"], 64)
+	actual := healed.Sub(broke)
+	slack := 50*time.Millisecond + sendLagMax(t, run) + 20*time.Millisecond
+	if got := time.Duration(downtime * float64(time.Second)); err != nil || got < actual-slack || got > actual+slack {
+		t.Errorf("downtime-s = %q, the endpoint was down %s; want it within %s", run.outputs["downtime-s"], actual, slack)
+	}
+	if got := run.outputs["downtime-target"]; got != "GET /api/items/42" {
+		t.Errorf("downtime-target = %q, want GET /api/items/42", got)
+	}
+	if got := run.outputs["outage-s"]; got != "0.000" {
+		t.Errorf("outage-s = %q, want 0.000: the other endpoints kept answering", got)
+	}
+	if run.outputs["recovered"] != "true" {
+		t.Errorf("recovered = %q, want true", run.outputs["recovered"])
+	}
+	sentence := "requests to GET /api/items/42 answered bad gateway (502) for "
+	if !strings.Contains(run.summary, sentence) || !strings.Contains(run.summary, `during step "Deploy task definition"; recovered`) {
+		t.Errorf("summary does not tell the outage of GET /api/items/42:\n%s", run.summary)
+	}
+	if !strings.Contains(run.stdout, "::error title=GET /api/items/42 down for ") {
+		t.Errorf("no annotation names the endpoint:\n%s", run.stdout)
+	}
+}
+
+func TestAFifthOfASecondOfOutageFailsWithTheDefaults(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	github := checktest.GitHub(t, "success", func() {
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+		if err := api.Restart("v2", 200*time.Millisecond); err != nil {
+			t.Error(err)
+		}
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+	}, deploytest.WithToken(testToken))
+	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
+	// Only what a new user sets: targets, a workflow, the token.
+	inputs := map[string]string{
+		"targets":                threeEndpoints(api),
+		"workflow":               "deploy-staging.yml",
+		"repository":             deploytest.DefaultOwner + "/" + deploytest.DefaultRepo,
+		"poll-interval":          "1s",
+		"fail-on-load-shortfall": "false",
+	}
+	run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+	if run.exit != exitBreach || run.outputs["verdict"] != "fail" {
+		t.Fatalf("exit %d, verdict %q; want %d, fail\nsummary:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.summary)
+	}
+	if !strings.Contains(run.summary, "were refused for") || !strings.Contains(run.summary, "- ✗ `downtime<=0s` (max-downtime)") {
+		t.Errorf("summary does not tell the refusals against max-downtime 0s:\n%s", run.summary)
+	}
+}
+
+func TestAGracefulReloadPassesWithTheDefaultsEveryTime(t *testing.T) {
+	t.Parallel()
+	// Ten deploys: a false alarm in any of them fails the test.
+	for i := range 10 {
+		t.Run(fmt.Sprintf("deploy %d", i+1), func(t *testing.T) {
+			t.Parallel()
+			api := startAPI(t)
+			github := checktest.GitHub(t, "success", func() {
+				checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
+				api.Reload("v2")
+				checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
+			}, deploytest.WithToken(testToken))
+			clock := checktest.Gates(checktest.HitsAtLeast(api, 40), checktest.HitsAtLeast(api, 40))
+			inputs := map[string]string{
+				"targets":                threeEndpoints(api) + "\nPOST " + api.URL + "/api/orders",
+				"rate":                   "40/1s",
+				"workflow":               "deploy-staging.yml",
+				"repository":             deploytest.DefaultOwner + "/" + deploytest.DefaultRepo,
+				"poll-interval":          "1s",
+				"version-header":         "X-Version",
+				"fail-on-load-shortfall": "false",
+			}
+			run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+			if run.exit != exitPass || run.outputs["verdict"] != "pass" || run.outputs["downtime-s"] != "0.000" {
+				t.Fatalf("exit %d, verdict %q, downtime-s %q; want a pass\nsummary:\n%s", run.exit, run.outputs["verdict"], run.outputs["downtime-s"], run.summary)
+			}
+			if !strings.Contains(run.summary, "Versions: v2 first answered at T+") {
+				t.Errorf("the new version never answered; the deploy did not happen:\n%s", run.summary)
+			}
+		})
+	}
+}
+
+func TestAnAPILeftBrokenFailsAndNeverRecovered(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	// The deploy resets the gateway's throttling to zero: every answer
+	// is 429 from then on.
+	github := checktest.GitHub(t, "success", func() {
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+		api.Break("/", http.StatusTooManyRequests)
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+	}, deploytest.WithToken(testToken))
+	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
+	run := runCommand(t, clock, deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s"}), map[string]string{"GITHUB_API_URL": github.URL})
+	if run.exit != exitBreach || run.outputs["recovered"] != "false" {
+		t.Fatalf("exit %d, recovered %q; want %d, false\nsummary:\n%s", run.exit, run.outputs["recovered"], exitBreach, run.summary)
+	}
+	for _, want := range []string{"to all 3 endpoints answered rate limited (429) for ", "never recovered: still failing when the load stopped, "} {
+		if !strings.Contains(run.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, run.summary)
+		}
+	}
+	if !strings.Contains(run.stdout, "::error title=Deploy load check%3A fail::fail: ") || !strings.Contains(run.stdout, "never recovered") {
+		t.Errorf("the annotation does not say the API never recovered:\n%s", run.stdout)
+	}
+}
+
+func TestAHeadThatWasAlreadyFailingIsInconclusive(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	// One endpoint breaks during the head window and is fixed when the
+	// deploy starts: whatever the deploy does, it cannot be told.
+	var once sync.Once
+	headDone := checktest.HitsAtLeast(api, 60)
+	brokenHead := func() bool {
+		if !headDone() {
+			return false
+		}
+		once.Do(func() { api.Break("/api/items", http.StatusServiceUnavailable) })
+		return true
+	}
+	head := checktest.HitsAtLeast(api, 30)
+	clock := checktest.Gates(func() bool { return brokenHead() && head() }, checktest.HitsAtLeast(api, 30))
+	github := checktest.GitHub(t, "success", func() { api.Heal("/api/items") }, deploytest.WithToken(testToken))
+	run := runCommand(t, clock, deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s"}), map[string]string{"GITHUB_API_URL": github.URL})
+	if run.exit != exitInconclusive || run.outputs["verdict"] != "inconclusive" {
+		t.Fatalf("exit %d, verdict %q; want %d, inconclusive\nsummary:\n%s", run.exit, run.outputs["verdict"], exitInconclusive, run.summary)
+	}
+	for _, want := range []string{"## ⚠️ Deploy load check — inconclusive", "staging was failing before the deploy", "cannot vouch for the deploy either way"} {
+		if !strings.Contains(run.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, run.summary)
+		}
+	}
+}
