@@ -243,3 +243,52 @@ func TestFlagsOverrideEnvironmentOverDefaults(t *testing.T) {
 		t.Errorf("duration = %q, want the default 1m", got)
 	}
 }
+
+func TestTargetsFromBothInputsAreOneMix(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, `{"method": "PURGE", "url": "http://127.0.0.1:1/cache"}
+{"method": "GET", "url": "http://127.0.0.1:1/a"}
+`)
+	_, err := Parse(source(t, map[string]string{
+		"targets":      `{"method": "GET", "url": "http://127.0.0.1:1/a"}` + "\n" + `{"method": "GET", "url": "http://127.0.0.1:1/a", "name": "named"}`,
+		"targets-file": file,
+		"rate":         "100",
+		"thresholds":   "http_req_duration: ['p(95)<500', 'p(99)<1500']\nnamed: http_req_failed: rate<0.01",
+	}))
+	if err == nil || !strings.Contains(err.Error(), `input "thresholds": line 2`) {
+		t.Fatalf("a line with both a target and a k6 metric: error = %v, want one about thresholds line 2", err)
+	}
+	cfg, err := Parse(source(t, map[string]string{
+		"targets":      `{"method": "GET", "url": "http://127.0.0.1:1/a"}` + "\n" + `{"method": "GET", "url": "http://127.0.0.1:1/a", "name": "named"}`,
+		"targets-file": file,
+		"rate":         "100",
+		"thresholds":   "http_req_duration: ['p(95)<500', 'p(99)<1500']\nhttp_req_failed{target:named}: rate<0.01",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type named struct {
+		Name   string
+		Weight int
+	}
+	var got []named
+	for _, s := range cfg.Mix.Specs {
+		got = append(got, named{s.Name, s.Weight})
+	}
+	// The same GET in both inputs is one target of weight 2.
+	want := []named{{"GET /a", 2}, {"named", 0}, {"PURGE /cache", 0}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	if cfg.Rate != (vegeta.Rate{Freq: 100, Per: time.Second}) {
+		t.Errorf("rate = %v, want 100/1s", cfg.Rate)
+	}
+	var thresholds []string
+	for _, th := range cfg.Thresholds {
+		thresholds = append(thresholds, th.String()+" ("+th.Source+")")
+	}
+	wantThresholds := []string{"error_rate<=1% (max-error-rate)", "p(95)<500ms (thresholds)", "p(99)<1.5s (thresholds)", "named: error_rate<1% (thresholds)"}
+	if diff := cmp.Diff(wantThresholds, thresholds); diff != "" {
+		t.Errorf("thresholds (-want +got):\n%s", diff)
+	}
+}

@@ -193,7 +193,10 @@ func parseRequestLine(line string, templated bool) (Spec, error) {
 	if templated {
 		spaced = outsidePlaceholders(rawURL, strings.ContainsAny, " \t")
 	}
-	if spaced {
+	switch {
+	case spaced && !templated && strings.Contains(rawURL, "{{"):
+		return Spec{}, fmt.Errorf("%q: %s, with no space in the URL; to fill its {{...}} placeholders, put # @template on the line before", line, wantTarget)
+	case spaced:
 		return Spec{}, fmt.Errorf("%q: %s, with no space in the URL (write a space as %%20)", line, wantTarget)
 	}
 	u, err := parseURL(rawURL, templated)

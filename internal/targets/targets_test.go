@@ -242,6 +242,7 @@ func TestParseHTTPSaysWhereItWentWrong(t *testing.T) {
 		"GET http://h/\n@/no/such/body":                             `t.http line 2: body "/no/such/body"`,
 		"GET http://h/\n@" + body + "\nX-A: 1":                      `"X-A: 1" follows the @file body of the target on line 2`,
 		"GET http://h/a b":                                          `no space in the URL`,
+		"GET http://h/?p={{randint 1 9}}":                           `to fill its {{...}} placeholders, put # @template on the line before`,
 		"# @template\nGET http://h/{{nope}}":                        `unknown placeholder`,
 		"# @template\nGET http://{{pick a,b}}:99999/":               `bad port`,
 		"GET http://u:p@h/":                                         `carries credentials`,
