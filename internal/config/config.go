@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,27 +130,11 @@ func (p *parser) optionalLatency(input string) (time.Duration, bool) {
 func (p *parser) mix() targets.Mix {
 	src := p.src
 	var m targets.Mix
-	if raw := src.Get("targets"); raw != "" {
-		specs, err := targets.ParseHTTP(raw, "")
-		if err != nil {
-			p.fail("targets", err)
-		}
-		m.Specs = specs
+	specs, err := readTargets(src.Get("targets"), src.Get("targets-file"))
+	if err != nil {
+		p.fail(err.Input, err.Err)
 	}
-	if path := src.Get("targets-file"); path != "" {
-		specs, err := targets.ParseFile(path)
-		if err != nil {
-			p.fail("targets-file", fmt.Errorf("%q: %w", path, err))
-		}
-		m.Specs = append(m.Specs, specs...)
-	}
-	if p.err == nil {
-		if len(m.Specs) == 0 {
-			p.fail("targets", errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\", or a targets-file"))
-		} else if err := targets.Name(m.Specs); err != nil {
-			p.fail("targets", err)
-		}
-	}
+	m.Specs = specs
 	for n, line := range strings.Split(src.Get("headers"), "\n") {
 		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -162,8 +145,8 @@ func (p *parser) mix() targets.Mix {
 		}
 		m.Headers = append(m.Headers, h)
 	}
-	users, err := strconv.Atoi(src.Get("users"))
-	if err != nil || users < 1 || users > 1_000_000 {
+	users, uerr := strconv.Atoi(src.Get("users"))
+	if uerr != nil || users < 1 || users > 1_000_000 {
 		p.fail("users", fmt.Errorf("%q is not a number of users; want a whole number from 1 to 1000000", src.Get("users")))
 	}
 	m.Users = users
@@ -565,16 +548,21 @@ func perSecond(r vegeta.Rate) float64 {
 	return float64(r.Freq) / r.Per.Seconds()
 }
 
-// ParseRate reads a vegeta-style rate: N/duration, such as 50/1s, 50/s or
-// 3000/1m. N must be a positive whole number.
+// ParseRate reads a rate as vegeta's -rate does: N/duration, such as
+// 50/1s, 50/s or 3000/1m, or N alone for N a second. N must be a positive
+// whole number: vegeta's 0 and infinity (as fast as possible) are not a
+// constant rate.
 func ParseRate(raw string) (vegeta.Rate, error) {
 	freq, per, ok := strings.Cut(raw, "/")
 	if !ok {
-		return vegeta.Rate{}, fmt.Errorf("%q is not a rate; want N/duration such as \"50/1s\"", raw)
+		per = "1s"
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(freq))
-	if err != nil || n <= 0 {
-		return vegeta.Rate{}, fmt.Errorf("%q is not a rate; want a positive whole number of requests per duration such as \"50/1s\"", raw)
+	switch {
+	case strings.TrimSpace(raw) == "infinity" || err == nil && n == 0:
+		return vegeta.Rate{}, fmt.Errorf("%q is not a constant rate (to vegeta it means as fast as possible); want N or N/duration such as \"50/1s\"", raw)
+	case err != nil || n < 0:
+		return vegeta.Rate{}, fmt.Errorf("%q is not a rate; want a positive whole number of requests a second, or per duration, such as \"50\" or \"50/1s\"", raw)
 	}
 	per = strings.TrimSpace(per)
 	if per != "" && (per[0] < '0' || per[0] > '9') && per[0] != '.' {
@@ -590,11 +578,10 @@ func ParseRate(raw string) (vegeta.Rate, error) {
 	return vegeta.Rate{Freq: n, Per: d}, nil
 }
 
-// ParseTargets reads the targets input: vegeta's HTTP target format, in
-// which the simplest target is one line, "METHOD URL" or a bare URL (GET).
-// Blank lines and # comments are ignored.
+// ParseTargets reads a targets text as the targets input is read (see
+// readTargets) and returns the load's targets.
 func ParseTargets(raw string) ([]load.Target, error) {
-	specs, err := parseTargetSpecs(raw, "")
+	specs, err := readTargets(raw, "")
 	if err != nil {
 		return nil, err
 	}
@@ -602,23 +589,39 @@ func ParseTargets(raw string) ([]load.Target, error) {
 	return mix.Targets(), nil
 }
 
-func parseTargetSpecs(raw, file string) ([]targets.Spec, error) {
-	specs, err := targets.ParseHTTP(raw, file)
-	if err != nil {
-		return nil, err
+// readTargets reads the targets input and the targets-file input: the one
+// path every target takes, fuzzed as it runs. Each is read in vegeta's HTTP
+// or JSON format (targets.ParseText); then repeated targets are merged and
+// every target named (targets.Merge), over both inputs at once.
+func readTargets(inline, path string) ([]targets.Spec, *Error) {
+	var specs []targets.Spec
+	if inline != "" {
+		s, err := targets.ParseText(inline, "")
+		if err != nil {
+			return nil, &Error{Input: "targets", Err: err}
+		}
+		specs = s
+	}
+	if path != "" {
+		s, err := targets.ParseFile(path)
+		if err != nil {
+			return nil, &Error{Input: "targets-file", Err: fmt.Errorf("%q: %w", path, err)}
+		}
+		specs = append(specs, s...)
 	}
 	if len(specs) == 0 {
-		return nil, errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\"")
+		return nil, &Error{Input: "targets", Err: errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\", or a targets-file")}
 	}
-	if err := targets.Name(specs); err != nil {
-		return nil, err
+	specs, err := targets.Merge(specs)
+	if err != nil {
+		return nil, &Error{Input: "targets", Err: err}
 	}
 	return specs, nil
 }
 
-// ParseThresholds reads one threshold per line; blank lines and # comments
-// are ignored. A line may start with the name of one of targets and a
-// colon to limit that target alone: "search: p(95)<300ms".
+// ParseThresholds reads the thresholds input, one line at a time (see
+// verdict.ParseLine); blank lines and # comments are ignored. names are the
+// targets a line may limit itself to.
 func ParseThresholds(raw string, names []string) ([]verdict.Threshold, error) {
 	var out []verdict.Threshold
 	for n, line := range strings.Split(raw, "\n") {
@@ -626,29 +629,16 @@ func ParseThresholds(raw string, names []string) ([]verdict.Threshold, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		expr, target := line, ""
-		if i := strings.LastIndex(line, ":"); i >= 0 {
-			target, expr = strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:])
-			if !slices.Contains(names, target) {
-				return nil, fmt.Errorf("line %d: %q: no target is named %q; the targets are %s", n+1, line, target, quoteAll(names))
-			}
-		}
-		t, err := verdict.Parse(expr)
+		thresholds, err := verdict.ParseLine(line, names)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %q: %w", n+1, line, err)
 		}
-		t.Source, t.Target = "thresholds", target
-		out = append(out, t)
+		for _, t := range thresholds {
+			t.Source = "thresholds"
+			out = append(out, t)
+		}
 	}
 	return out, nil
-}
-
-func quoteAll(names []string) string {
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = strconv.Quote(n)
-	}
-	return strings.Join(quoted, ", ")
 }
 
 // readJSONObject reads one JSON object member by member, so that a key

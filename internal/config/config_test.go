@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
+
+// writeFile writes text to a file of its own and returns its path.
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "targets")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 func readSpec(t *testing.T) *Spec {
 	t.Helper()
@@ -130,7 +141,8 @@ func TestBadInputNamesTheInputAndQuotesTheValue(t *testing.T) {
 		input  string // the input the error must name
 		quote  string // the text the error must quote
 	}{
-		{"a rate without a slash", map[string]string{"rate": "50"}, "rate", `"50"`},
+		{"vegeta's as-fast-as-possible rate", map[string]string{"rate": "0"}, "rate", `"0" is not a constant rate`},
+		{"vegeta's infinite rate", map[string]string{"rate": "infinity"}, "rate", `"infinity" is not a constant rate`},
 		{"a rate in words", map[string]string{"rate": "fast"}, "rate", `"fast"`},
 		{"a zero rate", map[string]string{"rate": "0/1s"}, "rate", `"0/1s"`},
 		{"a negative rate", map[string]string{"rate": "-5/1s"}, "rate", `"-5/1s"`},
@@ -140,14 +152,19 @@ func TestBadInputNamesTheInputAndQuotesTheValue(t *testing.T) {
 		{"a duration without unit", map[string]string{"duration": "60"}, "duration", `"60"`},
 		{"a negative timeout", map[string]string{"timeout": "-1s"}, "timeout", `"-1s"`},
 		{"a ramp longer than the run", map[string]string{"ramp-up": "2m"}, "ramp-up", `"2m"`},
-		{"an unknown method", map[string]string{"targets": "FETCH " + good}, "targets", `"FETCH"`},
+		{"a lower-case method", map[string]string{"targets": "fetch " + good}, "targets", `"fetch ` + good + `": want METHOD URL`},
 		{"an ftp URL", map[string]string{"targets": "ftp://127.0.0.1/x"}, "targets", `"ftp://127.0.0.1/x"`},
 		{"a URL without scheme", map[string]string{"targets": "127.0.0.1:8080/health"}, "targets", `"127.0.0.1:8080/health"`},
 		{"a URL without host", map[string]string{"targets": "http:///path"}, "targets", `"http:///path"`},
 		{"a malformed URL", map[string]string{"targets": "http://[::1/"}, "targets", `"http://[::1/"`},
 		{"a bad port", map[string]string{"targets": "http://127.0.0.1:99999/"}, "targets", `"99999"`},
 		{"no targets", map[string]string{"targets": "# nothing\n\n"}, "targets", "no targets"},
-		{"a repeated target", map[string]string{"targets": good + "\n" + good}, "targets", good + `" is taken`},
+		{"a name given twice", map[string]string{"targets": "# @name a\n" + good + "\n# @name a\nPOST " + good}, "targets", `the name "a" is taken`},
+		{"a bad JSON target file", map[string]string{"targets-file": writeFile(t, `{"method":"GET","url":"http://127.0.0.1:1/"} xyz`)}, "targets-file", `after top-level value`},
+		{"a JSON target with trailing data inline", map[string]string{"targets": `{"method":"GET","url":"http://127.0.0.1:1/"}{}`}, "targets", `after top-level value`},
+		{"a k6 metric not measured", map[string]string{"thresholds": "http_req_waiting: p(95)<100"}, "thresholds", `k6 metric "http_req_waiting" is not measured`},
+		{"a percentile that is not a number", map[string]string{"thresholds": "p(foo)<1"}, "thresholds", `"foo" is not a percentile`},
+		{"a phase scope", map[string]string{"thresholds": "http_req_duration{phase:deploy}: p(99)<1s"}, "thresholds", `cannot be limited to a phase yet`},
 		{"an error rate over 100%", map[string]string{"max-error-rate": "150%"}, "max-error-rate", `"150%"`},
 		{"a negative latency", map[string]string{"max-p95": "-5ms"}, "max-p95", `"-5ms"`},
 		{"a latency without unit", map[string]string{"max-p99": "500"}, "max-p99", `"500"`},
@@ -190,6 +207,8 @@ func TestParseRate(t *testing.T) {
 		in   string
 		want vegeta.Rate
 	}{
+		{"100", vegeta.Rate{Freq: 100, Per: time.Second}}, // as vegeta, k6, wrk2 and hey read it
+		{" 7 ", vegeta.Rate{Freq: 7, Per: time.Second}},
 		{"50/1s", vegeta.Rate{Freq: 50, Per: time.Second}},
 		{"50/s", vegeta.Rate{Freq: 50, Per: time.Second}},
 		{"3000/1m", vegeta.Rate{Freq: 3000, Per: time.Minute}},
@@ -222,5 +241,54 @@ func TestFlagsOverrideEnvironmentOverDefaults(t *testing.T) {
 	}
 	if got := src.Get("duration"); got != "1m" {
 		t.Errorf("duration = %q, want the default 1m", got)
+	}
+}
+
+func TestTargetsFromBothInputsAreOneMix(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, `{"method": "PURGE", "url": "http://127.0.0.1:1/cache"}
+{"method": "GET", "url": "http://127.0.0.1:1/a"}
+`)
+	_, err := Parse(source(t, map[string]string{
+		"targets":      `{"method": "GET", "url": "http://127.0.0.1:1/a"}` + "\n" + `{"method": "GET", "url": "http://127.0.0.1:1/a", "name": "named"}`,
+		"targets-file": file,
+		"rate":         "100",
+		"thresholds":   "http_req_duration: ['p(95)<500', 'p(99)<1500']\nnamed: http_req_failed: rate<0.01",
+	}))
+	if err == nil || !strings.Contains(err.Error(), `input "thresholds": line 2`) {
+		t.Fatalf("a line with both a target and a k6 metric: error = %v, want one about thresholds line 2", err)
+	}
+	cfg, err := Parse(source(t, map[string]string{
+		"targets":      `{"method": "GET", "url": "http://127.0.0.1:1/a"}` + "\n" + `{"method": "GET", "url": "http://127.0.0.1:1/a", "name": "named"}`,
+		"targets-file": file,
+		"rate":         "100",
+		"thresholds":   "http_req_duration: ['p(95)<500', 'p(99)<1500']\nhttp_req_failed{target:named}: rate<0.01",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type named struct {
+		Name   string
+		Weight int
+	}
+	var got []named
+	for _, s := range cfg.Mix.Specs {
+		got = append(got, named{s.Name, s.Weight})
+	}
+	// The same GET in both inputs is one target of weight 2.
+	want := []named{{"GET /a", 2}, {"named", 0}, {"PURGE /cache", 0}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	if cfg.Rate != (vegeta.Rate{Freq: 100, Per: time.Second}) {
+		t.Errorf("rate = %v, want 100/1s", cfg.Rate)
+	}
+	var thresholds []string
+	for _, th := range cfg.Thresholds {
+		thresholds = append(thresholds, th.String()+" ("+th.Source+")")
+	}
+	wantThresholds := []string{"error_rate<=1% (max-error-rate)", "p(95)<500ms (thresholds)", "p(99)<1.5s (thresholds)", "named: error_rate<1% (thresholds)"}
+	if diff := cmp.Diff(wantThresholds, thresholds); diff != "" {
+		t.Errorf("thresholds (-want +got):\n%s", diff)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +18,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/zerodowntime/deploy-load-check/internal/load"
 	"github.com/zerodowntime/deploy-load-check/internal/targets"
 )
 
@@ -60,90 +59,115 @@ func FuzzParseRate(f *testing.F) {
 	})
 }
 
-func FuzzParseTargets(f *testing.F) {
+// FuzzReadTargets feeds the targets input, or a targets-file, to
+// readTargets: the function Parse reads them with.
+func FuzzReadTargets(f *testing.F) {
 	for _, seed := range []string{
 		"GET  http://api:8080/health\nGET  http://api:8080/v1/items?limit=20\nPOST http://api:8080/v1/search",
 		"https://staging.acme.dev/health", "HEAD http://[::1]:8080/", "\n# comment\n\thttp://127.0.0.1/a\n\n",
 		"http://a/x\nhttp://b/x", "DELETE http://127.0.0.1:65535/x#frag", "http://user:pass@h/", "OPTIONS http://h/*",
 		"PATCH http://h/?q=a%20b", "POST http://h/search\nContent-Type: application/json\nX-Trace: 1",
-		"# @name search\n# @weight 3\n# @timeout 2s\nGET http://h/s", "GET http://h/{{uuid}}",
-		"", "# nothing\n\n", "FETCH http://h/", "get http://h/", "GET", "GET http://h/ extra",
+		"# @name search\n# @weight 3\n# @timeout 2s\nGET http://h/s", "GET http://h/{{uuid}}", "# @template\nGET http://h/{{uuid}}",
+		"PURGE http://h/x\nPROPFIND http://h/y\nSUBSCRIBE http://h/z", "GET http://:6060/\nGET http://:6060/\nHEAD http://:6606/",
+		"GET http://h/x\nX-A: 1\nGET http://h/y", "# @group browse\nGET http://h/", "POST http://h/\nX-Json: {{a}}",
+		`{"method":"GET","url":"http://h/"}`, "{\"method\": \"GET\", \"url\": \"http://goku\"}\n\n  {\"method\":\"HEAD\",\"url\":\"http://goku/2\"}\n",
+		`{"method":"POST","url":"http://h/","header":{"x":["foo"]},"body":"QVRUQUNLIQ==","name":"n","weight":2,"template":true}`,
+		"", "# nothing\n\n", "FETCH http://h/", "get http://h/", "GET", "GET http://h/ extra", "DO_WORK http://:6000",
 		"ftp://127.0.0.1/x", "127.0.0.1:8080/health", "http:///path", "http://[::1/", "http://h:99999/",
 		"http://h:0/", "http://h:port/", "//h/path", "http:h", "mailto:a@b", "http://", "https://:443/",
 		"http://h/\nhttp://h/", "GET http://h/\r\nGET http://h/", "http://h/\x7f", "http://%41/", "\xff",
 		"http://h/%zz", "GET\thttp://h/", "#http://h/", "X-A: b\nGET http://h/", "GET http://h/\nnot a header",
 		"# @weight 0\nGET http://h/", "# @timeout -1s\nGET http://h/", "# @name\nGET http://h/",
-		"# @name a\nGET http://h/1\n\n# @name a\nGET http://h/2", "GET http://h/{{", "GET http://h/{{nope}}",
+		"# @name a\nGET http://h/1\n\n# @name a\nGET http://h/2", "# @template\nGET http://h/{{", "# @template\nGET http://h/{{nope}}",
+		`{}`, `{"method":""}`, `{"method":"GET"}`, `{"method":"GET","url":"http://h/"} xyz`, `{"method":"GET","url":"http://h/"}{"a":1}`,
+		`{"method":"GET","url":"http://h/","colour":1}`, `{"method":"GET","url":"http://h/","body":"NOT BASE64"}`, "{A\r0", "A\r http://0", `{"method":"0","url":"http://0"}`, "#@name 0\nhttp://h\nhttp://h",
 	} {
-		f.Add(seed)
+		f.Add(seed, false)
+		f.Add(seed, true)
 	}
-	f.Fuzz(func(t *testing.T, raw string) {
+	f.Fuzz(func(t *testing.T, raw string, asFile bool) {
 		for _, line := range strings.Split(raw, "\n") {
 			if strings.HasPrefix(strings.TrimSpace(line), "@") {
-				// An @file body reads the disk; package request tests it.
+				// An @file body reads the disk; package targets tests it.
 				t.Skip("reads a body file")
 			}
 		}
-		parsed, err := ParseTargets(raw)
+		inline, path := raw, ""
+		if asFile {
+			inline, path = "", filepath.Join(t.TempDir(), "targets")
+			if err := os.WriteFile(path, []byte(raw), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		specs, err := readTargets(inline, path)
 		if err != nil {
-			messagecheck.Check(t, "ParseTargets", raw, err)
+			messagecheck.Check(t, "readTargets", raw, err)
+			if want := map[bool]string{false: "targets", true: "targets-file"}[asFile]; err.Input != want && err.Input != "targets" {
+				t.Errorf("readTargets(%q) error names input %q, want %q", raw, err.Input, want)
+			}
 			if !hasRequestLine(raw) {
-				if !strings.HasPrefix(err.Error(), "no targets") && !messagecheck.QuotesPartOf(err.Error(), raw) {
-					t.Errorf("ParseTargets(%q) error %q, want no targets or a quote of the bad part", raw, err)
+				if !strings.HasPrefix(err.Err.Error(), "no targets") && !messagecheck.QuotesPartOf(err.Error(), raw) {
+					t.Errorf("readTargets(%q) error %q, want no targets or a quote of the bad part", raw, err)
 				}
 				return
 			}
 			if !messagecheck.QuotesPartOf(err.Error(), raw) {
-				t.Errorf("ParseTargets(%q) error %q quotes no part of the value", raw, err)
+				t.Errorf("readTargets(%q) error %q quotes no part of the value", raw, err)
 			}
 			return
 		}
-		if len(parsed) == 0 {
-			t.Fatalf("ParseTargets(%q) = no targets and no error", raw)
+		if len(specs) == 0 {
+			t.Fatalf("readTargets(%q) = no targets and no error", raw)
 		}
+		mix := targets.Mix{Specs: specs}
 		names := make(map[string]bool)
 		var lines []string
-		var plain []load.Target // without headers or templates: they read back from METHOD URL
-		for _, target := range parsed {
-			if !slices.Contains(targets.Methods, target.Method) {
-				t.Errorf("ParseTargets(%q): method %q", raw, target.Method)
-			}
+		plain := map[string]int{} // METHOD URL to weight, for targets that read back from it
+		for _, target := range mix.Targets() {
 			u, err := url.Parse(target.URL)
 			if err != nil {
-				t.Fatalf("ParseTargets(%q): URL %q does not parse: %v", raw, target.URL, err)
+				t.Fatalf("readTargets(%q): URL %q does not parse: %v", raw, target.URL, err)
 			}
-			if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" {
-				t.Errorf("ParseTargets(%q): URL %q, want http or https with a host", raw, target.URL)
+			if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+				t.Errorf("readTargets(%q): URL %q, want http or https with a host or a port", raw, target.URL)
 			}
 			if _, err := http.NewRequest(target.Method, target.URL, nil); err != nil {
-				t.Errorf("ParseTargets(%q): %s %s is not a request: %v", raw, target.Method, target.URL, err)
+				t.Errorf("readTargets(%q): %s %s is not a request: %v", raw, target.Method, target.URL, err)
 			}
 			if target.Name == "" || names[target.Name] {
-				t.Errorf("ParseTargets(%q): name %q is empty or taken", raw, target.Name)
+				t.Errorf("readTargets(%q): name %q is empty or taken", raw, target.Name)
 			}
 			names[target.Name] = true
-			if target.Weight < 0 || target.Timeout < 0 {
-				t.Errorf("ParseTargets(%q): %s has weight %d, timeout %s", raw, target.Name, target.Weight, target.Timeout)
+			if target.Weight < 0 || target.Weight > targets.MaxWeight || target.Timeout < 0 {
+				t.Errorf("readTargets(%q): %s has weight %d, timeout %s", raw, target.Name, target.Weight, target.Timeout)
 			}
-			if target.Render == nil && len(target.Header) == 0 && !strings.Contains(raw, "{{") {
-				lines = append(lines, target.Method+" "+target.URL)
-				plain = append(plain, load.Target{Method: target.Method, URL: target.URL})
+			// JSON targets may carry methods vegeta's HTTP format cannot
+			// (lower case, digits): those do not read back as lines.
+			upper := !strings.ContainsFunc(target.Method, func(r rune) bool { return r < 'A' || r > 'Z' })
+			if upper && target.Render == nil && len(target.Header) == 0 && len(target.Body) == 0 && target.Timeout == 0 && !strings.ContainsAny(target.URL, " \t") {
+				for range max(1, target.Weight) {
+					lines = append(lines, target.Method+" "+target.URL)
+				}
+				plain[target.Method+" "+target.URL] += max(1, target.Weight)
 			}
 		}
 		if len(lines) == 0 {
 			return
 		}
-		// What ParseTargets made of the input reads back as the same requests.
-		again, err := ParseTargets(strings.Join(lines, "\n"))
+		// What readTargets made of the input, written as vegeta's plain
+		// lines (a repeat for each unit of weight), reads back as the same
+		// requests in the same shares (targets alike but for a name given
+		// with # @name are one target then).
+		again, err := readTargets(strings.Join(lines, "\n"), "")
 		if err != nil {
-			t.Fatalf("ParseTargets(%q) = %q; reading them back: %v", raw, lines, err)
+			t.Fatalf("readTargets(%q) = %q; reading them back: %v", raw, lines, err)
 		}
-		var readBack []load.Target
-		for _, target := range again {
-			readBack = append(readBack, load.Target{Method: target.Method, URL: target.URL})
+		readBack := map[string]int{}
+		for _, s := range again {
+			readBack[s.Method+" "+s.URL.String()] += max(1, s.Weight)
 		}
 		if diff := cmp.Diff(plain, readBack); diff != "" {
-			t.Errorf("ParseTargets(%q) read back differently (-first +again):\n%s", raw, diff)
+			t.Errorf("readTargets(%q) read back differently (-first +again):\n%s", raw, diff)
 		}
 	})
 }
@@ -154,6 +178,10 @@ func FuzzParseThresholds(f *testing.F) {
 		"med<100ms\nmax<5s\np(99.9)<1s", "error_rate<=0.005\r\n", "",
 		"p(101)<1s", "p(95)<<3", "p(95)<400ms\np(101)<1s", "fast", "p(95)<", "error_rate<150%",
 		"p(95)<1", "latency<1s", "p(0)<1s", "downtime<=-1s", "p(95)<>1s", "<1s", "\xff<1s",
+		"http_req_duration: ['p(95)<500', 'p(99)<1500']", "http_req_failed: rate<0.01", "http_reqs: count>100",
+		"http_reqs: rate>=50", "\"http_req_duration\": [\"p(95)<200\"],", "http_req_duration: []", "min>0\ncount==3\navg!=1",
+		"p(foo)<1", "http_req_duration{phase:deploy}: p(99)<1s", "p(99){phase:deploy}[10s]<1s", "rate<0.01",
+		"check_failure_rate: ['rate<0.01', { threshold: 'rate<=0.05', abortOnFail: true }]", "http_req_waiting: avg<1",
 	} {
 		f.Add(seed)
 	}
@@ -170,13 +198,15 @@ func FuzzParseThresholds(f *testing.F) {
 			}
 			return
 		}
-		want := 0
+		// A line gives one threshold, or one for each item of k6's list.
+		want, lists := 0, false
 		for _, line := range strings.Split(raw, "\n") {
 			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 				want++
+				lists = lists || strings.Contains(line, "[")
 			}
 		}
-		if len(thresholds) != want {
+		if len(thresholds) != want && !lists {
 			t.Errorf("ParseThresholds(%q) = %d thresholds, want one for each of the %d lines", raw, len(thresholds), want)
 		}
 		for _, th := range thresholds {

@@ -1,19 +1,17 @@
-// Package targets reads the requests of the load (one-line targets,
-// vegeta's HTTP and JSON target formats) and builds each request at send
-// time: templates filled, global headers added, the request signed.
+// Package targets reads the requests of the load (vegeta's HTTP and JSON
+// target formats, read as vegeta v12.13.0 reads them) and builds each
+// request at send time: templates filled, global headers added, the
+// request signed.
 package targets
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,14 +19,22 @@ import (
 
 // Spec is one request of the mix as written.
 type Spec struct {
-	Name    string
-	Method  string
-	URL     *Template
-	Header  []Header
-	Body    *Template // nil: no body
-	Weight  int       // 0 counts as 1
+	Name   string
+	Method string
+	URL    *Template
+	Header []Header
+	Body   *Template // nil: no body
+	Weight int       // 0 counts as 1
+	// Timeout, when set, bounds this target's requests.
 	Timeout time.Duration
-	Where   string // "line 3" or "targets.http line 3", for messages
+	// Group is the group a # @group annotation put the target in, for
+	// thresholds to name later; "" for none.
+	Group string
+	// Template says placeholders were asked for (# @template): the URL,
+	// headers and body hold {{...}} filled per request. Without it they
+	// are sent byte for byte, {{ included, as vegeta sends them.
+	Template bool
+	Where    string // "line 3" or "targets.http line 3", for messages
 }
 
 // Header is one header line; its value may hold placeholders.
@@ -37,119 +43,176 @@ type Header struct {
 	Value *Template
 }
 
-// Methods a target may use.
-var Methods = []string{
-	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-	http.MethodDelete, http.MethodOptions, http.MethodTrace,
+// ParseText reads a targets text, the targets input or a targets file:
+// vegeta's JSON format when its first non-blank line starts with {, vegeta's
+// HTTP format otherwise. file names the source in messages ("" for the
+// targets input).
+func ParseText(text, file string) ([]Spec, error) {
+	for _, line := range strings.Split(text, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			if strings.HasPrefix(line, "{") {
+				return ParseJSONLines(text, file)
+			}
+			break
+		}
+	}
+	return ParseHTTP(text, file)
 }
 
-// ParseHTTP reads targets in vegeta's HTTP format, which the targets input
-// uses too:
+// ParseFile reads a targets file (see ParseText).
+func ParseFile(path string) ([]Spec, error) {
+	raw, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseText(string(raw), path)
+}
+
+// ParseHTTP reads targets in vegeta's HTTP format:
 //
 //	# @name search
 //	# @weight 60
 //	# @timeout 2s
-//	POST https://staging.example.com/v1/search?q={{pick cats,dogs}}
+//	POST https://staging.example.com/v1/search
 //	Content-Type: application/json
 //	@body.json
 //
-// A target starts with METHOD URL (or a bare http(s) URL, for GET); the
-// lines after it, up to a blank line or the next target, are headers and an
-// optional @file body. Lines starting with # are comments, except the
-// @name, @weight and @timeout annotations, which apply to the next target
-// (vegeta ignores them). file names the source in messages ("" for the
-// targets input).
+// A target starts with METHOD URL, METHOD being upper-case letters (or
+// with a bare http(s) URL, for GET); the lines after it, up to a blank
+// line, the next target or its @file body, are Name: value headers. Lines
+// starting with # are comments, except the @name, @weight, @timeout,
+// @template and @group annotations, which apply to the next target (vegeta
+// ignores them).
 func ParseHTTP(text, file string) ([]Spec, error) {
-	var (
-		specs   []Spec
-		current *Spec
-		pending Spec // annotations for the next target
-	)
-	where := func(n int) string {
-		if file == "" {
-			return fmt.Sprintf("line %d", n)
-		}
-		return fmt.Sprintf("%s line %d", file, n)
-	}
+	r := httpReader{file: file, current: -1}
 	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	sc.Buffer(make([]byte, 64*1024), MaxFile)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "":
-			current = nil
-		case strings.HasPrefix(line, "#"):
-			if err := annotate(&pending, strings.TrimSpace(line[1:])); err != nil {
-				return nil, fmt.Errorf("%s: %q: %w", where(n), line, err)
-			}
-		case startsTarget(line):
-			spec, err := parseRequestLine(line)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", where(n), err)
-			}
-			spec.Name, spec.Weight, spec.Timeout, spec.Where = pending.Name, pending.Weight, pending.Timeout, where(n)
-			pending = Spec{}
-			specs = append(specs, spec)
-			current = &specs[len(specs)-1]
-		case current == nil:
-			return nil, fmt.Errorf("%s: %q: want METHOD URL, such as \"GET https://staging.example.com/health\"", where(n), line)
-		case strings.HasPrefix(line, "@"):
-			body, err := ReadFile(line[1:])
-			if err != nil {
-				return nil, fmt.Errorf("%s: body %q: %w", where(n), line[1:], err)
-			}
-			if current.Body, err = Parse(string(body), InBody); err != nil {
-				return nil, fmt.Errorf("%s: body %q: %w", where(n), line[1:], err)
-			}
-		default:
-			h, err := ParseHeader(line)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", where(n), err)
-			}
-			current.Header = append(current.Header, h)
+		if err := r.line(n, strings.TrimSpace(sc.Text())); err != nil {
+			return nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", r.where(0), err)
 	}
-	return specs, nil
+	return r.specs, nil
 }
 
-// startsTarget reports whether a line begins a target: METHOD URL, or a
-// bare http(s) URL.
+// httpReader reads vegeta's HTTP format a line at a time.
+type httpReader struct {
+	file    string
+	specs   []Spec
+	current int  // index of the target whose headers may follow; -1 between targets
+	bodyAt  int  // the line of the current target's body, which ends it; 0 for none
+	pending Spec // annotations for the next target
+}
+
+func (r *httpReader) where(n int) string {
+	switch {
+	case n == 0:
+		return r.file
+	case r.file == "":
+		return fmt.Sprintf("line %d", n)
+	}
+	return fmt.Sprintf("%s line %d", r.file, n)
+}
+
+const wantTarget = `want METHOD URL, such as "GET https://staging.example.com/health"`
+
+func (r *httpReader) line(n int, line string) error {
+	switch {
+	case line == "":
+		r.current, r.bodyAt = -1, 0
+	case strings.HasPrefix(line, "#"):
+		if err := annotate(&r.pending, strings.TrimSpace(line[1:])); err != nil {
+			return fmt.Errorf("%s: %q: %w", r.where(n), line, err)
+		}
+	case startsTarget(line):
+		spec, err := parseRequestLine(line, r.pending.Template)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.where(n), err)
+		}
+		spec.Name, spec.Weight, spec.Timeout, spec.Group = r.pending.Name, r.pending.Weight, r.pending.Timeout, r.pending.Group
+		spec.Template, spec.Where = r.pending.Template, r.where(n)
+		r.pending = Spec{}
+		r.specs = append(r.specs, spec)
+		r.current, r.bodyAt = len(r.specs)-1, 0
+	case strings.HasPrefix(line, "{"):
+		return fmt.Errorf("%s: %q is a JSON target among targets in vegeta's HTTP format; a targets text is JSON lines from its first line, or HTTP format throughout", r.where(n), line)
+	case r.current < 0:
+		return fmt.Errorf("%s: %q: %s", r.where(n), line, wantTarget)
+	case r.bodyAt > 0:
+		// vegeta reads this line as the next target, and fails.
+		return fmt.Errorf("%s: %q follows the @file body of the target on line %d, which ends it; %s, after a blank line or not", r.where(n), line, r.bodyAt, wantTarget)
+	case strings.HasPrefix(line, "@"):
+		spec := &r.specs[r.current]
+		body, err := ReadFile(line[1:])
+		if err != nil {
+			return fmt.Errorf("%s: body %q: %w", r.where(n), line[1:], err)
+		}
+		if spec.Body, err = content(string(body), InBody, spec.Template); err != nil {
+			return fmt.Errorf("%s: body %q: %w", r.where(n), line[1:], err)
+		}
+		r.bodyAt = n
+	default:
+		spec := &r.specs[r.current]
+		h, err := parseTargetHeader(line, spec.Template)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.where(n), err)
+		}
+		spec.Header = append(spec.Header, h)
+	}
+	return nil
+}
+
+// startsTarget reports whether a line begins a target: upper-case letters
+// and a space, as vegeta tells a target line (^[A-Z]+\s), or a bare
+// http(s) URL.
 func startsTarget(line string) bool {
 	if strings.HasPrefix(line, "http://") || strings.HasPrefix(line, "https://") {
 		return true
 	}
-	word, _, ok := strings.Cut(line, " ")
-	if !ok || word == "" {
-		return false
+	i := 0
+	for i < len(line) && line[i] >= 'A' && line[i] <= 'Z' {
+		i++
 	}
-	for _, r := range word {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return true
+	return i > 0 && i < len(line) && strings.IndexByte(" \t\n\v\f\r", line[i]) >= 0
 }
 
-func parseRequestLine(line string) (Spec, error) {
-	method, rawURL := http.MethodGet, line
+func parseRequestLine(line string, templated bool) (Spec, error) {
+	method, rawURL := "GET", line
 	if !strings.HasPrefix(line, "http://") && !strings.HasPrefix(line, "https://") {
-		method, rawURL, _ = strings.Cut(line, " ")
+		var ok bool
+		method, rawURL, ok = strings.Cut(line, " ")
+		if !ok || strings.ContainsFunc(method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+			return Spec{}, fmt.Errorf("%q: %s, with a space between them", line, wantTarget)
+		}
 		rawURL = strings.TrimSpace(rawURL)
 	}
-	if outsidePlaceholders(rawURL, strings.ContainsAny, " \t") {
-		return Spec{}, fmt.Errorf("%q: want METHOD URL, such as \"GET https://staging.example.com/health\"", line)
+	spaced := strings.ContainsAny(rawURL, " \t")
+	if templated {
+		spaced = outsidePlaceholders(rawURL, strings.ContainsAny, " \t")
 	}
-	if !slices.Contains(Methods, method) {
-		return Spec{}, fmt.Errorf("%q: unknown method %q; want one of %s", line, method, strings.Join(Methods, ", "))
+	switch {
+	case spaced && !templated && strings.Contains(rawURL, "{{"):
+		return Spec{}, fmt.Errorf("%q: %s, with no space in the URL; to fill its {{...}} placeholders, put # @template on the line before", line, wantTarget)
+	case spaced:
+		return Spec{}, fmt.Errorf("%q: %s, with no space in the URL (write a space as %%20)", line, wantTarget)
 	}
-	u, err := ParseURL(rawURL)
+	u, err := parseURL(rawURL, templated)
 	if err != nil {
 		return Spec{}, err
 	}
 	return Spec{Method: method, URL: u}, nil
+}
+
+// content is text sent byte for byte, or a template when placeholders
+// were asked for.
+func content(text string, ctx Context, templated bool) (*Template, error) {
+	if !templated {
+		return Literal(text), nil
+	}
+	return Parse(text, ctx)
 }
 
 // outsidePlaceholders applies test to the text outside {{...}}.
@@ -171,8 +234,8 @@ func outsidePlaceholders(s string, test func(string, string) bool, arg string) b
 	return test(outside.String(), arg)
 }
 
-// annotate reads a "@name value" comment into spec; other comments are
-// left alone.
+// annotate reads a "@key value" comment into spec; other comments are
+// left alone, as vegeta leaves them.
 func annotate(spec *Spec, comment string) error {
 	key, value, _ := strings.Cut(comment, " ")
 	value = strings.TrimSpace(value)
@@ -194,14 +257,28 @@ func annotate(spec *Spec, comment string) error {
 			return err
 		}
 		spec.Timeout = d
+	case "@template":
+		if value != "" {
+			return fmt.Errorf("@template takes no value, not %q; it turns on the placeholders of the next target", value)
+		}
+		spec.Template = true
+	case "@group":
+		g, err := parseGroup(value)
+		if err != nil {
+			return err
+		}
+		spec.Group = g
 	}
 	return nil
 }
 
+// MaxWeight bounds a target's weight, its repeats included.
+const MaxWeight = 1_000_000
+
 func parseWeight(s string) (int, error) {
 	w, err := strconv.Atoi(s)
-	if err != nil || w < 1 || w > 1_000_000 {
-		return 0, fmt.Errorf("weight %q: want a whole number from 1 to 1000000", s)
+	if err != nil || w < 1 || w > MaxWeight {
+		return 0, fmt.Errorf("weight %q: want a whole number from 1 to %d", s, MaxWeight)
 	}
 	return w, nil
 }
@@ -214,7 +291,19 @@ func parseTimeout(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// ParseHeader reads "Name: value".
+// parseGroup reads a group name, which thresholds will name in a
+// {group:NAME} scope: no brackets, commas, colons or quotes.
+func parseGroup(s string) (string, error) {
+	if s == "" || strings.ContainsAny(s, "{}[],:'\"`") || strings.ContainsFunc(s, isControl) {
+		return "", fmt.Errorf("group %q: want a name without {}[],:'\" such as browse", s)
+	}
+	return s, nil
+}
+
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }
+
+// ParseHeader reads "Name: value" for the headers input; the value may
+// hold placeholders.
 func ParseHeader(line string) (Header, error) {
 	name, value, ok := strings.Cut(line, ":")
 	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
@@ -224,6 +313,33 @@ func ParseHeader(line string) (Header, error) {
 	t, err := Parse(value, InHeader)
 	if err != nil {
 		return Header{}, err
+	}
+	return Header{Name: name, Value: t}, nil
+}
+
+// parseTargetHeader reads a header line of the HTTP format as vegeta does:
+// name and value both non-empty once trimmed, the name's case kept.
+func parseTargetHeader(line string, templated bool) (Header, error) {
+	name, value, ok := strings.Cut(line, ":")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || name == "" || value == "" {
+		return Header{}, fmt.Errorf("%q is not a header; want Name: value, both non-empty", line)
+	}
+	return header(name, value, templated)
+}
+
+// header checks what Go's HTTP client would refuse on every request: a
+// name that is not a token, a value with a control character.
+func header(name, value string, templated bool) (Header, error) {
+	if !ValidHeaderName(name) {
+		return Header{}, fmt.Errorf("header name %q is not a token (letters, digits and !#$%%&'*+-.^_`|~); no request could carry it", name)
+	}
+	if strings.ContainsFunc(value, func(r rune) bool { return r != '\t' && isControl(r) }) {
+		return Header{}, fmt.Errorf("header %q: value %q holds a control character; no request could carry it", name, value)
+	}
+	t, err := content(value, InHeader, templated)
+	if err != nil {
+		return Header{}, fmt.Errorf("header %q: %w", name, err)
 	}
 	return Header{Name: name, Value: t}, nil
 }
@@ -239,10 +355,15 @@ func ValidHeaderName(s string) bool {
 	return s != ""
 }
 
-// ParseURL reads a target URL, which may hold placeholders. It must be an
-// http or https URL with a host; a fragment, never sent, is dropped.
-func ParseURL(raw string) (*Template, error) {
-	t, err := Parse(raw, InURL)
+// validMethod reports whether s is a method Go's HTTP client sends: a
+// token.
+func validMethod(s string) bool { return ValidHeaderName(s) }
+
+// parseURL reads a target URL, which may hold placeholders when templated.
+// It must be an http or https URL with a host or a port (http://:8080/ is
+// this machine); a fragment, never sent, is dropped.
+func parseURL(raw string, templated bool) (*Template, error) {
+	t, err := content(raw, InURL, templated)
 	if err != nil {
 		return nil, err
 	}
@@ -259,11 +380,12 @@ func ParseURL(raw string) (*Template, error) {
 			return nil, fmt.Errorf("%q has no scheme; want an http:// or https:// URL", raw)
 		}
 		return nil, fmt.Errorf("%q is not an http or https URL", raw)
-	case u.Hostname() == "":
+	case u.Hostname() == "" && u.Port() == "":
+		// http://:8080/ is this machine, as Go and vegeta dial it.
 		return nil, fmt.Errorf("%q has no host", raw)
 	case u.User != nil:
-		// Credentials in a URL end up in names, logs and reports.
-		return nil, fmt.Errorf("the URL of host %q carries credentials (user:password@); send them in a header or an auth input instead", u.Host)
+		// Target names, logs, the summary and reports show URLs.
+		return nil, fmt.Errorf("the URL of host %q carries credentials (user:password@), which would show in names, logs and reports; send them in a header or an auth input instead", u.Host)
 	}
 	if port := u.Port(); port != "" {
 		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > math.MaxUint16 {
@@ -271,93 +393,9 @@ func ParseURL(raw string) (*Template, error) {
 		}
 	}
 	if i := strings.IndexByte(raw, '#'); i >= 0 {
-		return Parse(raw[:i], InURL)
+		return content(raw[:i], InURL, templated)
 	}
 	return t, nil
-}
-
-// jsonTarget is one line of vegeta's JSON target format, with this tool's
-// name, weight and timeout beside vegeta's fields.
-type jsonTarget struct {
-	Method  string              `json:"method"`
-	URL     string              `json:"url"`
-	Header  map[string][]string `json:"header"`
-	Body    []byte              `json:"body"`
-	Name    string              `json:"name"`
-	Weight  *int                `json:"weight"`
-	Timeout string              `json:"timeout"`
-}
-
-// ParseJSONLines reads vegeta's JSON target format: one object a line with
-// method, url, header (name to list of values) and body (base64), plus the
-// optional name, weight and timeout this tool reads.
-func ParseJSONLines(text, file string) ([]Spec, error) {
-	var specs []Spec
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		where := fmt.Sprintf("%s line %d", file, n)
-		var jt jsonTarget
-		dec := json.NewDecoder(strings.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&jt); err != nil {
-			return nil, fmt.Errorf("%s: not a JSON target: %v", where, err)
-		}
-		method := jt.Method
-		if method == "" {
-			method = http.MethodGet
-		}
-		if !slices.Contains(Methods, method) {
-			return nil, fmt.Errorf("%s: unknown method %q; want one of %s", where, jt.Method, strings.Join(Methods, ", "))
-		}
-		u, err := ParseURL(jt.URL)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		spec := Spec{Name: jt.Name, Method: method, URL: u, Where: where}
-		for _, name := range sortedKeys(jt.Header) {
-			for _, v := range jt.Header[name] {
-				h, err := ParseHeader(name + ": " + v)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", where, err)
-				}
-				spec.Header = append(spec.Header, h)
-			}
-		}
-		if len(jt.Body) > 0 {
-			if spec.Body, err = Parse(string(jt.Body), InBody); err != nil {
-				return nil, fmt.Errorf("%s: body: %w", where, err)
-			}
-		}
-		if jt.Weight != nil {
-			if spec.Weight, err = parseWeight(strconv.Itoa(*jt.Weight)); err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
-			}
-		}
-		if jt.Timeout != "" {
-			if spec.Timeout, err = parseTimeout(jt.Timeout); err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
-			}
-		}
-		specs = append(specs, spec)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return specs, nil
-}
-
-func sortedKeys(m map[string][]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // MaxFile bounds a targets, body or values file.
@@ -382,57 +420,4 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is %d bytes; the limit is %d", path, info.Size(), MaxFile)
 	}
 	return io.ReadAll(io.LimitReader(f, MaxFile+1))
-}
-
-// ParseFile reads a targets file: JSON lines when its first non-blank
-// character is {, vegeta's HTTP format otherwise.
-func ParseFile(path string) ([]Spec, error) {
-	raw, err := ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	text := string(raw)
-	if strings.HasPrefix(strings.TrimSpace(text), "{") {
-		return ParseJSONLines(text, path)
-	}
-	return ParseHTTP(text, path)
-}
-
-// Name gives each spec without a name "METHOD /path"; where two would
-// share a name, both take the full URL. Names must be unique.
-func Name(specs []Spec) error {
-	short := func(s Spec) string {
-		raw := s.URL.String()
-		if u, err := url.Parse(raw); err == nil && !strings.Contains(raw, "{{") {
-			return s.Method + " " + u.RequestURI()
-		}
-		// A templated URL: keep what follows the host as written.
-		if i := strings.Index(raw, "://"); i >= 0 {
-			if j := strings.IndexByte(raw[i+3:], '/'); j >= 0 {
-				return s.Method + " " + raw[i+3+j:]
-			}
-		}
-		return s.Method + " /"
-	}
-	count := map[string]int{}
-	for _, s := range specs {
-		if s.Name == "" {
-			count[short(s)]++
-		}
-	}
-	seen := map[string]string{}
-	for i, s := range specs {
-		if s.Name == "" {
-			if name := short(s); count[name] == 1 {
-				specs[i].Name = name
-			} else {
-				specs[i].Name = s.Method + " " + s.URL.String()
-			}
-		}
-		if first, dup := seen[specs[i].Name]; dup {
-			return fmt.Errorf("%s: %q: the name %q is taken by %s; give each target its own name (# @name ...)", s.Where, s.URL.String(), specs[i].Name, first)
-		}
-		seen[specs[i].Name] = s.Where
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"encoding/base64"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -81,101 +82,225 @@ func TestParseHTTPReadsVegetasFormatAndAnnotations(t *testing.T) {
 # @name search
 # @weight 60
 # @timeout 2s
+# @template
+# @group browse
 POST https://staging.example.com/v1/search
 Content-Type: application/json
+# a comment among the headers, as vegeta allows
 X-Case-Kept: yes
 @` + body + `
 
 GET https://staging.example.com/v1/items#fragment-dropped
 https://staging.example.com/health
+PURGE https://staging.example.com/cache/{{raw}}
+X-Json: {"a":{{b}}}
+@` + body + `
 `
-	specs, err := ParseHTTP(text, "t.http")
+	specs, err := ParseText(text, "t.http")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Name(specs); err != nil {
+	if specs, err = Merge(specs); err != nil {
 		t.Fatal(err)
 	}
-	type view struct {
-		Name, Method, URL, Body string
-		Headers                 []string
-		Weight                  int
-		Timeout                 time.Duration
+	want := []view{
+		{Name: "search", Method: "POST", URL: "https://staging.example.com/v1/search", Body: `{"q":"{{pick a,b}}"}`,
+			Headers: []string{"Content-Type: application/json", "X-Case-Kept: yes"}, Weight: 60, Timeout: 2 * time.Second,
+			Group: "browse", Template: true, Where: "t.http line 7"},
+		{Name: "GET /v1/items", Method: "GET", URL: "https://staging.example.com/v1/items", Where: "t.http line 13"},
+		{Name: "GET /health", Method: "GET", URL: "https://staging.example.com/health", Where: "t.http line 14"},
+		{Name: "PURGE /cache/{{raw}}", Method: "PURGE", URL: "https://staging.example.com/cache/{{raw}}", Body: `{"q":"{{pick a,b}}"}`,
+			Headers: []string{`X-Json: {"a":{{b}}}`}, Where: "t.http line 15"},
 	}
-	var got []view
+	if diff := cmp.Diff(want, views(specs)); diff != "" {
+		t.Errorf("specs (-want +got):\n%s", diff)
+	}
+	if specs[0].Body.Static() || !specs[3].Body.Static() || !specs[3].URL.Static() || !specs[3].Header[0].Value.Static() {
+		t.Error("placeholders are filled without # @template, or not filled with it")
+	}
+}
+
+// view is what a test compares of a spec.
+type view struct {
+	Name, Method, URL, Body string
+	Headers                 []string
+	Weight                  int
+	Timeout                 time.Duration
+	Group                   string
+	Template                bool
+	Where                   string
+}
+
+func views(specs []Spec) []view {
+	var out []view
 	for _, s := range specs {
-		v := view{Name: s.Name, Method: s.Method, URL: s.URL.String(), Weight: s.Weight, Timeout: s.Timeout}
+		v := view{Name: s.Name, Method: s.Method, URL: s.URL.String(), Weight: s.Weight, Timeout: s.Timeout, Group: s.Group, Template: s.Template, Where: s.Where}
 		if s.Body != nil {
 			v.Body = s.Body.String()
 		}
 		for _, h := range s.Header {
 			v.Headers = append(v.Headers, h.Name+": "+h.Value.String())
 		}
-		got = append(got, v)
+		out = append(out, v)
 	}
-	want := []view{
-		{Name: "search", Method: "POST", URL: "https://staging.example.com/v1/search", Body: `{"q":"{{pick a,b}}"}`,
-			Headers: []string{"Content-Type: application/json", "X-Case-Kept: yes"}, Weight: 60, Timeout: 2 * time.Second},
-		{Name: "GET /v1/items", Method: "GET", URL: "https://staging.example.com/v1/items"},
-		{Name: "GET /health", Method: "GET", URL: "https://staging.example.com/health"},
+	return out
+}
+
+func TestTargetsAreSentByteForByteWithoutTemplate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	body := filepath.Join(dir, "query.graphql.json")
+	const graphql = `{"query":"{ items(first: 5) { id } }","variables":{"x":"{{seq}}"}}`
+	if err := os.WriteFile(body, []byte(graphql), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{
+		"POST http://127.0.0.1:1/graphql\nX-T: {{uuid}}\n@" + body,
+		`{"method":"POST","url":"http://127.0.0.1:1/graphql","header":{"X-T":["{{uuid}}"]},"body":"` + base64.StdEncoding.EncodeToString([]byte(graphql)) + `"}`,
+	} {
+		specs, err := ParseText(text, "")
+		if err != nil {
+			t.Fatalf("ParseText(%q): %v", text, err)
+		}
+		if specs, err = Merge(specs); err != nil {
+			t.Fatal(err)
+		}
+		mix := Mix{Specs: specs}
+		target := mix.Targets()[0]
+		if target.Render != nil || string(target.Body) != graphql || target.Header.Get("X-T") != "{{uuid}}" {
+			t.Errorf("ParseText(%q) sends body %q, X-T %q (rendered per request: %t); want both as written", text, target.Body, target.Header.Get("X-T"), target.Render != nil)
+		}
+	}
+}
+
+func TestMergeWeightsRepeatsAndNamesTheRest(t *testing.T) {
+	t.Parallel()
+	text := `GET http://h/x
+GET http://h/x
+# @weight 3
+GET http://h/x
+GET http://h/y
+POST http://h/search
+Content-Type: application/json
+
+POST http://h/search
+Content-Type: text/plain
+
+GET http://other/y
+# @name GET /z
+GET http://h/q
+GET http://h/z
+`
+	specs, err := ParseText(text, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if specs, err = Merge(specs); err != nil {
+		t.Fatal(err)
+	}
+	type named struct {
+		Name   string
+		Weight int
+	}
+	var got []named
+	for _, s := range specs {
+		got = append(got, named{s.Name, s.Weight})
+	}
+	want := []named{
+		{"GET /x", 5}, // 1 + 1 + 3
+		{"GET http://h/y", 0},
+		{"POST /search", 0},
+		{"POST /search #2", 0},
+		{"GET http://other/y", 0},
+		{"GET /z", 0},
+		{"GET /z #2", 0},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("specs (-want +got):\n%s", diff)
+		t.Errorf("merged targets (-want +got):\n%s", diff)
 	}
 }
 
 func TestParseHTTPSaysWhereItWentWrong(t *testing.T) {
 	t.Parallel()
+	body := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(body, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for text, want := range map[string]string{
-		"GET http://h/\nnot a header":                           `t.http line 2: "not a header" is not a header`,
-		"Content-Type: x":                                       `t.http line 1: "Content-Type: x": want METHOD URL`,
-		"FETCH http://h/":                                       `unknown method "FETCH"`,
-		"# @weight 0\nGET http://h/":                            `weight "0"`,
-		"# @timeout soon\nGET http://h/":                        `timeout "soon"`,
-		"GET http://h/ extra":                                   `want METHOD URL`,
-		"GET http://h/\n@/no/such/body":                         `t.http line 2: body "/no/such/body"`,
-		"GET http://h/a b":                                      `want METHOD URL`,
-		"GET http://h/{{nope}}":                                 `unknown placeholder`,
-		"GET http://{{pick a,b}}:99999/":                        `bad port`,
-		"GET http://h/x\nGET http://h/x":                        `the name "GET http://h/x" is taken by t.http line 1`,
-		"# @name a\nGET http://h/\n\n# @name a\nGET http://h/b": `the name "a" is taken`,
+		"GET http://h/\nnot a header":                               `t.http line 2: "not a header" is not a header`,
+		"GET http://h/\nX-Empty:":                                   `"X-Empty:" is not a header; want Name: value, both non-empty`,
+		"GET http://h/\nBad Name: x":                                `header name "Bad Name" is not a token`,
+		"Content-Type: x":                                           `t.http line 1: "Content-Type: x": want METHOD URL`,
+		"FETCH-IT http://h/":                                        `"FETCH-IT http://h/": want METHOD URL`,
+		"get http://h/":                                             `"get http://h/": want METHOD URL`,
+		"# @weight 0\nGET http://h/":                                `weight "0"`,
+		"# @timeout soon\nGET http://h/":                            `timeout "soon"`,
+		"# @template yes\nGET http://h/":                            `@template takes no value`,
+		"# @group a,b\nGET http://h/":                               `group "a,b"`,
+		"GET http://h/ extra":                                       `no space in the URL`,
+		"GET\thttp://h/":                                            `with a space between them`,
+		"GET http://h/\n@/no/such/body":                             `t.http line 2: body "/no/such/body"`,
+		"GET http://h/\n@" + body + "\nX-A: 1":                      `"X-A: 1" follows the @file body of the target on line 2`,
+		"GET http://h/a b":                                          `no space in the URL`,
+		"GET http://h/?p={{randint 1 9}}":                           `to fill its {{...}} placeholders, put # @template on the line before`,
+		"# @template\nGET http://h/{{nope}}":                        `unknown placeholder`,
+		"# @template\nGET http://{{pick a,b}}:99999/":               `bad port`,
+		"GET http://u:p@h/":                                         `carries credentials`,
+		"GET http:///x":                                             `"http:///x" has no host`,
+		"# @name a\nGET http://h/\n\n# @name a\nGET http://h/b":     `the name "a" is taken`,
+		"GET http://h/\n{\"method\":\"GET\",\"url\":\"http://h/\"}": `is a JSON target among targets in vegeta's HTTP format`,
 	} {
-		specs, err := ParseHTTP(text, "t.http")
+		specs, err := ParseText(text, "t.http")
 		if err == nil {
-			err = Name(specs)
+			_, err = Merge(specs)
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseHTTP(%q) error = %v, want one saying %q", text, err, want)
+			t.Errorf("ParseText(%q) error = %v, want one saying %q", text, err, want)
 		}
 	}
 }
 
 func TestParseJSONLinesReadsVegetasFormat(t *testing.T) {
 	t.Parallel()
-	text := `{"method":"POST","url":"http://h/a","header":{"X-A":["1","2"]},"body":"eyJrIjoxfQ==","name":"a","weight":3,"timeout":"1s"}
+	text := `{"method":"POST","url":"http://h/a","header":{"X-A":["1","2"]},"body":"eyJrIjoxfQ==","name":"a","weight":3,"timeout":"1s","group":"g","template":false}
 
-{"url":"http://h/b"}`
-	specs, err := ParseJSONLines(text, "t.json")
+{"method":"PROPFIND","url":"http://h/b","name":null}`
+	specs, err := ParseText(text, "t.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(specs) != 2 || specs[0].Name != "a" || specs[0].Weight != 3 || specs[0].Timeout != time.Second ||
-		specs[0].Body.String() != `{"k":1}` || len(specs[0].Header) != 2 || specs[1].Method != "GET" {
-		t.Errorf("specs = %+v", specs)
+	want := []view{
+		{Name: "a", Method: "POST", URL: "http://h/a", Body: `{"k":1}`, Headers: []string{"X-A: 1", "X-A: 2"}, Weight: 3, Timeout: time.Second, Group: "g", Where: "t.json line 1"},
+		{Method: "PROPFIND", URL: "http://h/b", Where: "t.json line 3"},
 	}
-	if _, err := ParseJSONLines(`{"url":"http://h/","colour":"red"}`, "t.json"); err == nil || !strings.Contains(err.Error(), `t.json line 1`) {
-		t.Errorf("unknown field: error = %v", err)
+	if diff := cmp.Diff(want, views(specs)); diff != "" {
+		t.Errorf("specs (-want +got):\n%s", diff)
+	}
+	for text, want := range map[string]string{
+		`{"method":"GET","url":"http://h/","colour":"red"}`:  `t.json line 1: unknown field "colour"`,
+		`{"method":"GET","url":"http://h/"} xyz`:             `is not a JSON target: parse error: invalid character 'x' after top-level value`,
+		`{"method":"GET","url":"http://h/"}{"method":"GET"}`: `after top-level value`,
+		`{"url":"http://h/"}`:                                `has no method`,
+		`{"method":"GET"}`:                                   `has no url`,
+		`{"method":"GET","url":"http://h/","weight":"3"}`:    `field "weight": want a whole number`,
+		`{"method":"GET","url":"http://h/","weight":0}`:      `weight 0: want a whole number from 1`,
+		`{"method":"G T","url":"http://h/"}`:                 `method "G T" is not a token`,
+		`{"method":"GET","url":"http://h/","body":"%%%"}`:    `illegal base64`,
+	} {
+		if _, err := ParseText(text, "t.json"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseText(%q) error = %v, want one saying %q", text, err, want)
+		}
 	}
 }
 
 // build renders the first target of specs once with auth.
 func build(t *testing.T, spec string, auth ...Auth) *vegeta.Target {
 	t.Helper()
-	specs, err := ParseHTTP(spec, "")
+	specs, err := ParseText(spec, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Name(specs); err != nil {
+	if specs, err = Merge(specs); err != nil {
 		t.Fatal(err)
 	}
 	mix := Mix{Specs: specs, Auth: auth, Users: 5}
@@ -198,7 +323,7 @@ func TestHMACMatchesAKnownSignature(t *testing.T) {
 	if got := SignHMAC([]byte("secret"), "/v1/images/?q=cats+%26+dogs", "1700000000"); got != want {
 		t.Errorf("SignHMAC = %q, want %q", got, want)
 	}
-	vt := build(t, "GET https://h/v1/images/?q={{pick cats & dogs}}", HMAC{Secret: []byte("secret"), Header: "x-ov-cf-mac", TimestampHeader: "x-ov-cf-timestamp"})
+	vt := build(t, "# @template\nGET https://h/v1/images/?q={{pick cats & dogs}}", HMAC{Secret: []byte("secret"), Header: "x-ov-cf-mac", TimestampHeader: "x-ov-cf-timestamp"})
 	stamp := vt.Header["x-ov-cf-timestamp"][0]
 	if got := vt.Header["x-ov-cf-mac"][0]; got != SignHMAC([]byte("secret"), "/v1/images/?q=cats+%26+dogs", stamp) {
 		t.Errorf("the MAC does not cover the request target as sent: %q for %s", got, vt.URL)

@@ -59,6 +59,14 @@ type Vars struct {
 	Now  time.Time
 }
 
+// Literal is text sent as it is, {{ included: a template without
+// placeholders.
+func Literal(text string) *Template {
+	t := &Template{raw: text}
+	t.literal(text)
+	return t
+}
+
 // Parse reads a template. Text without {{ is a template that renders
 // itself.
 func Parse(text string, ctx Context) (*Template, error) {
@@ -117,7 +125,10 @@ func (t *Template) String() string { return t.raw }
 
 // Render fills the placeholders.
 func (t *Template) Render(v *Vars) string {
-	if len(t.parts) == 1 && t.parts[0].fill == nil {
+	switch {
+	case len(t.parts) == 0:
+		return ""
+	case len(t.parts) == 1 && t.parts[0].fill == nil:
 		return t.parts[0].literal
 	}
 	var b strings.Builder

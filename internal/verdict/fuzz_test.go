@@ -28,6 +28,10 @@ func FuzzParse(f *testing.F) {
 		"error_rate<150%", "error_rate<-1%", "error_rate<NaN", "error_rate<%",
 		"downtime<=never", "avg<9999999999h", "<1s", "> ", "p(9e999)<1s",
 		"p(95)<1s\n", "\xff<1s", "avg<1s\x00",
+		// k6's forms.
+		"p(95)<500", "p(0)<1", "min>0", "avg===1", "max!=2", "count>20", "count!20", "request_rate>=50/s",
+		"p(foo)<1", "p(+Inf)<1", "rate<0.01", "value>1", "p(99){phase:deploy}[10s]<1s", "p(99)[10s]<1s",
+		"p(99){target:x}<1s", "p(99){a}<1s", "p(99){a:b<1s", "{]<0", "p(95)<1e400", "p(95)<-0", "count>1e300",
 	} {
 		f.Add(seed)
 	}
@@ -37,8 +41,16 @@ func FuzzParse(f *testing.F) {
 			messagecheck.Check(t, "Parse", in, err)
 			// "no comparison" is the one message without a quote; the
 			// thresholds input adds the line it came from.
-			if strings.ContainsAny(in, "<>") && !messagecheck.QuotesPartOf(err.Error(), in) {
+			if strings.ContainsAny(in, "<>=!") && !strings.HasPrefix(err.Error(), "no comparison") && !messagecheck.QuotesPartOf(err.Error(), in) {
 				t.Errorf("Parse(%q) error %q quotes no part of the threshold", in, err)
+			}
+			// A percentile said to be out of range is a number.
+			if p, ok := strings.CutPrefix(err.Error(), "percentile "); ok {
+				quoted, _ := strconv.QuotedPrefix(p)
+				value, _ := strconv.Unquote(quoted)
+				if _, perr := strconv.ParseFloat(strings.TrimSpace(value), 64); perr != nil && !strings.Contains(perr.Error(), "range") {
+					t.Errorf("Parse(%q) error %q calls %q out of range; it is not a number", in, err, value)
+				}
 			}
 			return
 		}
@@ -117,7 +129,7 @@ func FuzzParseLatency(f *testing.F) {
 func checkThreshold(t *testing.T, in string, th Threshold) {
 	t.Helper()
 	switch th.Op {
-	case Less, LessEq, Greater, GreaterEq:
+	case Less, LessEq, Greater, GreaterEq, Equal, NotEqual:
 	default:
 		t.Errorf("Parse(%q) op = %q", in, th.Op)
 	}
@@ -126,14 +138,14 @@ func checkThreshold(t *testing.T, in string, th Threshold) {
 	}
 	switch th.Metric {
 	case Quantile:
-		if !(th.Percentile > 0 && th.Percentile <= 100) {
-			t.Errorf("Parse(%q) percentile = %v, want 0 < N <= 100", in, th.Percentile)
+		if !(th.Percentile >= 0 && th.Percentile <= 100) || math.Signbit(th.Percentile) {
+			t.Errorf("Parse(%q) percentile = %v, want 0 <= N <= 100", in, th.Percentile)
 		}
 	case ErrorRate:
 		if th.Limit > 1 {
 			t.Errorf("Parse(%q) error-rate limit = %v, want a fraction in [0, 1]", in, th.Limit)
 		}
-	case Mean, Median, Max, Downtime:
+	case Mean, Median, Min, Max, Downtime, Count, RequestRate:
 	default:
 		t.Errorf("Parse(%q) metric = %d", in, th.Metric)
 	}
@@ -145,8 +157,13 @@ func checkThreshold(t *testing.T, in string, th Threshold) {
 // shownPrecision is how far String may round the threshold's limit.
 func shownPrecision(th Threshold) float64 {
 	const slack = 1e-9
-	if th.Metric == ErrorRate {
+	switch th.Metric {
+	case ErrorRate:
 		return 0.5e-5 + slack // three decimals of a percent
+	case Count:
+		return 0 // written in full
+	case RequestRate:
+		return 0.5e-3 + th.Limit*slack // three decimals
 	}
 	s := th.Limit
 	switch {
