@@ -170,10 +170,13 @@ func TestFollowSurvivesTransientFaults(t *testing.T) {
 			wantWait: [2]time.Duration{900 * time.Millisecond, 2200 * time.Millisecond},
 		},
 		{
-			name:     "a secondary rate limit waits for Retry-After",
-			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 1, RetryAfter: time.Second},
-			realWait: 2 * time.Second, // go-github itself holds requests back until then
-			wantWait: [2]time.Duration{time.Second, time.Second},
+			// go-github would hold back the retry made before Retry-After
+			// has passed, and make up an error of its own.
+			name:     "a secondary rate limit waits for Retry-After, and go-github does not hold back the retry",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 1, RetryAfter: time.Minute},
+			skip:     1, // retry at once
+			wantWait: [2]time.Duration{time.Minute, time.Minute},
+			want403:  1,
 		},
 		{
 			name: "a secondary rate limit go-github does not recognise waits for Retry-After",
@@ -198,11 +201,12 @@ func TestFollowSurvivesTransientFaults(t *testing.T) {
 			wantWait: [2]time.Duration{20 * time.Millisecond, 1100 * time.Millisecond},
 		},
 		{
-			name:     "requests go-github holds back until the reset are waited out too",
-			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.PrimaryRateLimit, Skip: 1, Times: 1, ResetAfter: 1500 * time.Millisecond},
-			realWait: 2 * time.Second,
-			skip:     1, // retry at once, into go-github's own limit
-			wantWait: [2]time.Duration{20 * time.Millisecond, 1600 * time.Millisecond},
+			// go-github remembers the reset and would answer the retry
+			// itself, without a request, until then.
+			name:     "a used-up primary rate limit waits for the reset, and go-github does not hold back the retry",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.PrimaryRateLimit, Skip: 1, Times: 1, ResetAfter: time.Hour},
+			skip:     1, // retry at once
+			wantWait: [2]time.Duration{time.Hour - 2*time.Second, time.Hour + 2*time.Second},
 			want403:  1,
 		},
 	} {
@@ -229,8 +233,8 @@ func TestFollowSurvivesTransientFaults(t *testing.T) {
 				t.Errorf("waits %v, want one in %v", c.sleep.recorded(), tc.wantWait)
 			}
 			if tc.skip > 0 {
-				if n := strings.Count(c.logs.text(), "rate limit is used up"); n < 2 {
-					t.Errorf("waited for the rate limit %d times, want 2: once for GitHub, once for go-github's own hold:\n%s", n, c.logs.text())
+				if n := strings.Count(c.logs.text(), "rate limit"); n != 1 {
+					t.Errorf("waited for a rate limit %d times, want once: go-github must not hold back the retry:\n%s", n, c.logs.text())
 				}
 			}
 			if tc.want403 > 0 {
@@ -309,9 +313,10 @@ func TestFollowStopsOnATokenThatStopsWorking(t *testing.T) {
 
 	_, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
 	var config *ConfigError
-	if !errors.As(err, &config) || config.Input != "github-token" {
-		t.Fatalf("Follow error = %v, want a ConfigError about github-token", err)
+	if !errors.As(err, &config) || config.Setting != Token {
+		t.Fatalf("Follow error = %v, want a ConfigError about the token", err)
 	}
+	checkNamesNoInput(t, err)
 	if n := srv.Count(deploytest.EndpointGetRun); n != 2 {
 		t.Errorf("polled %d times, want 2: no retry after a 401", n)
 	}
@@ -355,5 +360,32 @@ func TestDispatchThenFollowThroughThePathPrefix(t *testing.T) {
 	}
 	if run.Conclusion != "success" {
 		t.Errorf("Conclusion = %q", run.Conclusion)
+	}
+}
+
+func TestFollowWaitsOutASecondaryRateLimitWithoutRetryAfter(t *testing.T) {
+	t.Parallel()
+	// GitHub answers some secondary limits without Retry-After; the
+	// X-RateLimit-Reset it sends then names the primary window's reset, an
+	// hour away here. GitHub's documentation asks for a wait of at least a
+	// minute, and the deploy is still running meanwhile.
+	srv := deploytest.NewServer(t,
+		deploytest.WithLifecycle(deploytest.Lifecycle{Queued: 10 * time.Millisecond, InProgress: 20 * time.Millisecond}),
+		deploytest.WithFault(deploytest.Fault{Endpoint: deploytest.EndpointGetRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 2}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+
+	run, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	if run.ID != created.ID || !run.Completed() {
+		t.Errorf("Follow returned run %d, %s; want run %d completed", run.ID, run.Status, created.ID)
+	}
+	if !c.sleep.hasWait(time.Minute, 3*time.Minute) {
+		t.Errorf("waits %v, want one of at least a minute", c.sleep.recorded())
+	}
+	if c.sleep.hasWait(10*time.Minute, 24*time.Hour) {
+		t.Errorf("waits %v: waited for the primary window's reset", c.sleep.recorded())
 	}
 }

@@ -61,7 +61,7 @@ func TestJobsOfAFailedRun(t *testing.T) {
 	start := created.CreatedAt.Add(2 * time.Second).Truncate(time.Second)
 	end := created.CreatedAt.Add(32 * time.Second).Truncate(time.Second)
 	want := []Job{{
-		Name: "deploy", Status: "completed", Conclusion: "failure", StartedAt: start, CompletedAt: end,
+		Name: "deploy", Status: "completed", Conclusion: "failure", RunAttempt: 1, StartedAt: start, CompletedAt: end,
 		Steps: []Step{
 			{Name: "Set up job", Number: 1, Status: "completed", Conclusion: "success", StartedAt: start, CompletedAt: created.CreatedAt.Add(4 * time.Second).Truncate(time.Second)},
 			{Name: "Roll out", Number: 2, Status: "completed", Conclusion: "failure", StartedAt: created.CreatedAt.Add(4 * time.Second).Truncate(time.Second), CompletedAt: end},
