@@ -24,6 +24,32 @@ func TestCheckPassesAGoodSetupWithoutDispatching(t *testing.T) {
 	}
 }
 
+func TestCheckFindsADisabledWorkflow(t *testing.T) {
+	t.Parallel()
+	for _, state := range []string{"disabled_manually", "disabled_inactivity", "disabled_fork"} {
+		t.Run(state, func(t *testing.T) {
+			t.Parallel()
+			wf := deploytest.DeployWorkflow()
+			wf.State = state
+			srv := deploytest.NewServer(t, deploytest.WithWorkflows(wf))
+			c := newTestClient(t, srv)
+
+			err := c.Check(testContext(t), deployRequest())
+			var cerr *ConfigError
+			if !errors.As(err, &cerr) || cerr.Setting != Workflow {
+				t.Fatalf("Check error = %v, want a ConfigError about the workflow", err)
+			}
+			if want := `workflow "deploy-staging.yml" in "acme/shop" is disabled (state "` + state + `")`; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
+			}
+			checkNamesNoInput(t, err)
+			if n := srv.Count(deploytest.EndpointWorkflowDispatch); n != 0 {
+				t.Errorf("dispatched %d times", n)
+			}
+		})
+	}
+}
+
 func TestCheckFindsTheMistakeBeforeTheDispatch(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

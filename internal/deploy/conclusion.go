@@ -10,7 +10,7 @@ var conclusions = map[string]string{
 	"cancelled":       "it was cancelled before it finished, by someone, by a newer run of its concurrency group, or by a cancel request",
 	"timed_out":       "it timed out: a job ran past its timeout-minutes (360 minutes unless set) and was stopped",
 	"action_required": "it needs someone to act before it can go on, such as approving a run from a fork or a first-time contributor",
-	"stale":           "GitHub marked it stale: it stayed incomplete for too long and will not finish",
+	"stale":           "it went stale: GitHub marked it so after it stayed incomplete for too long, and it will not finish",
 	"startup_failure": "it failed to start: the workflow file is invalid, or a reusable workflow, action or setting it needs could not be loaded; the run's page says why",
 	"skipped":         "it was skipped: the if: conditions of its jobs were false, so nothing was deployed",
 	"neutral":         "it ended neutral, neither success nor failure, so it does not show that the deploy happened",

@@ -56,8 +56,9 @@ func (c *Client) discover(ctx context.Context, s *search, timeout time.Duration)
 				run.HTMLURL, d.subject(), c.discoveryGrace)
 			return c.found(d, run)
 		}
-		now := c.now()
-		if !now.Before(deadline) {
+		// The last listing is one asked for at the deadline, which lies
+		// past the grace period.
+		if !listedAt.Before(deadline) {
 			if len(candidates) > 0 {
 				return Run{}, s.ambiguous(candidates, d.correlationID != "")
 			}
@@ -68,7 +69,7 @@ func (c *Client) discover(ctx context.Context, s *search, timeout time.Duration)
 			waiting = true
 			c.logf("waiting up to %s for the run of %s to show up", max(timeout, c.discoveryGrace), d.subject())
 		}
-		wait := min(jitter(c.discoveryInterval), max(deadline.Sub(now), 0))
+		wait := min(jitter(c.discoveryInterval), max(deadline.Sub(c.now()), 0))
 		if err := c.sleep(ctx, wait); err != nil {
 			return Run{}, fmt.Errorf("looking for the run of %s: %w", d.subject(), err)
 		}

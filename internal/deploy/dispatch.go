@@ -377,6 +377,8 @@ func (c *Client) dispatchedRun(ctx context.Context, req Request, id int64) (Run,
 		switch {
 		case err == nil:
 			return run, nil
+		case ctx.Err() != nil && attempt > 1:
+			return Run{}, fmt.Errorf("%s: it still answered 404 when the wait ended: %w", what, ctx.Err())
 		case !hasStatus(err, http.StatusNotFound):
 			return Run{}, explain(err, opRun, req, what)
 		case attempt == 1:

@@ -422,6 +422,8 @@ func TestDispatchConfigurationErrors(t *testing.T) {
 		Status: 403, Message: "Resource not accessible by integration"}
 	noDispatchTrigger := deploytest.DeployWorkflow()
 	noDispatchTrigger.WorkflowDispatch = false
+	disabled := deploytest.DeployWorkflow()
+	disabled.State = "disabled_manually"
 	requiredVersion := deploytest.DeployWorkflow()
 	requiredVersion.Inputs = []deploytest.Input{{Name: "version", Required: true}, {Name: deploytest.DefaultCorrelationInput}}
 
@@ -481,6 +483,12 @@ func TestDispatchConfigurationErrors(t *testing.T) {
 			change:      func(r *Request) { r.Inputs = nil },
 			wantSetting: WorkflowInputs,
 			wantText:    []string{`"Required input 'version' not provided"`, "add it to the workflow inputs"},
+		},
+		{
+			name:        "a disabled workflow is reported as disabled",
+			options:     []deploytest.Option{deploytest.WithWorkflows(disabled)},
+			wantSetting: Workflow,
+			wantText:    []string{`workflow "deploy-staging.yml" in "acme/shop" is disabled`, `"Cannot trigger a 'workflow_dispatch' on a disabled workflow"`, "enable it"},
 		},
 		{
 			name:        "a workflow without workflow_dispatch suggests event-type",
@@ -680,6 +688,36 @@ func TestRepositoryDispatch(t *testing.T) {
 		if run.WorkflowID != deploytest.DefaultWorkflowID {
 			t.Errorf("Dispatch found a run of workflow %d (%s)", run.WorkflowID, run.Path)
 		}
+		// The workflow is looked up once, and its runs listed by its ID.
+		if n := srv.Count(deploytest.EndpointGetWorkflow); n != 1 {
+			t.Errorf("read the workflow %d times, want once", n)
+		}
+		for _, call := range callsTo(srv, deploytest.EndpointListWorkflowRuns) {
+			if want := "/actions/workflows/4242/runs"; !strings.HasSuffix(call.Path, want) {
+				t.Errorf("listed runs at %s, want the workflow's ID: %s", call.Path, want)
+			}
+		}
+		if n := srv.Count(deploytest.EndpointListRepositoryRuns); n != 0 {
+			t.Errorf("listed every run of the repository %d times", n)
+		}
+	})
+
+	t.Run("refuses a disabled workflow before dispatching", func(t *testing.T) {
+		t.Parallel()
+		wf := deploytest.DeployWorkflow()
+		wf.State = "disabled_inactivity"
+		srv := deploytest.NewServer(t, deploytest.WithWorkflows(wf))
+		c := newTestClient(t, srv)
+		req := Request{Owner: deploytest.DefaultOwner, Repo: deploytest.DefaultRepo, EventType: "deploy", Workflow: "deploy-staging.yml"}
+
+		_, err := c.Dispatch(testContext(t), req)
+		var config *ConfigError
+		if !errors.As(err, &config) || config.Setting != Workflow || !strings.Contains(err.Error(), `is disabled (state "disabled_inactivity")`) {
+			t.Fatalf("Dispatch error = %v, want a ConfigError about the disabled workflow", err)
+		}
+		if n := srv.Count(deploytest.EndpointRepositoryDispatch); n != 0 {
+			t.Errorf("dispatched %d times", n)
+		}
 	})
 
 	t.Run("fails when two workflows answer and none is named", func(t *testing.T) {
@@ -763,4 +801,44 @@ func TestDispatchWaitsOutRepeated429sWithoutRetryAfter(t *testing.T) {
 			t.Errorf("waits %v do not grow while the limit lasts", waits)
 		}
 	}
+}
+
+func TestDispatchWaitsForARunThatAnswers404RightAfterTheDispatch(t *testing.T) {
+	t.Parallel()
+	notYet := deploytest.Fault{Endpoint: deploytest.EndpointGetRun, Kind: deploytest.Status, Status: 404, Message: "Not Found"}
+
+	t.Run("for as long as it takes", func(t *testing.T) {
+		t.Parallel()
+		notYet := notYet
+		notYet.Times = 8 // far more than three tries
+		srv := deploytest.NewServer(t, deploytest.WithFault(notYet))
+		c := newTestClient(t, srv)
+
+		run, err := c.Dispatch(testContext(t), deployRequest())
+		if err != nil {
+			t.Fatalf("Dispatch: %v", err)
+		}
+		if runs := srv.Runs(); len(runs) != 1 || runs[0].ID != run.ID || run.Identified != ByRunID {
+			t.Fatalf("Dispatch returned run %d (%v); the server has %+v", run.ID, run.Identified, runs)
+		}
+		if n := srv.Count(deploytest.EndpointGetRun); n != 9 {
+			t.Errorf("read the run %d times, want 9", n)
+		}
+	})
+
+	t.Run("until the deadline", func(t *testing.T) {
+		t.Parallel()
+		srv := deploytest.NewServer(t, deploytest.WithFault(notYet))
+		c := newTestClient(t, srv)
+		ctx, cancel := context.WithTimeout(testContext(t), 200*time.Millisecond)
+		defer cancel()
+
+		_, err := c.Dispatch(ctx, deployRequest())
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "404") {
+			t.Fatalf("Dispatch error = %v, want the deadline, and the 404 it waited out", err)
+		}
+		if n := srv.Count(deploytest.EndpointGetRun); n < 5 {
+			t.Errorf("read the run %d times before the deadline, want many", n)
+		}
+	})
 }

@@ -35,7 +35,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // steppedLifecycle spends ten seconds in each status, on a fakeClock.
-var steppedLifecycle = deploytest.Lifecycle{Queued: 10 * time.Second, Waiting: 10 * time.Second, InProgress: 10 * time.Second}
+var steppedLifecycle = deploytest.Lifecycle{
+	Requested: 10 * time.Second, Queued: 10 * time.Second, Pending: 10 * time.Second,
+	Waiting: 10 * time.Second, InProgress: 10 * time.Second,
+}
 
 // statuses collects what Follow reports through onUpdate.
 type statuses struct {
@@ -63,6 +66,8 @@ func TestFollowWaitsUntilTheRunCompletes(t *testing.T) {
 	}{
 		{"and returns a successful run", "success"},
 		{"and returns a failed run without an error", "failure"},
+		{"and returns a run that failed to start", "startup_failure"},
+		{"and returns a run that needs an action", "action_required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -84,11 +89,11 @@ func TestFollowWaitsUntilTheRunCompletes(t *testing.T) {
 			if run.ID != created.ID || run.Status != "completed" || run.Conclusion != tc.conclusion {
 				t.Errorf("Follow returned run %d %s/%s", run.ID, run.Status, run.Conclusion)
 			}
-			want := []string{"queued", "waiting", "in_progress", "completed (" + tc.conclusion + ")"}
+			want := []string{"requested", "queued", "pending", "waiting", "in_progress", "completed (" + tc.conclusion + ")"}
 			if diff := cmp.Diff(want, seen.list()); diff != "" {
 				t.Errorf("updates (-want +got):\n%s", diff)
 			}
-			for _, status := range []string{"is queued", "is waiting", "is in_progress", "is completed (" + tc.conclusion + ")"} {
+			for _, status := range []string{"is requested", "is queued", "is pending", "is waiting", "is in_progress", "is completed (" + tc.conclusion + ")"} {
 				if !strings.Contains(c.logs.text(), status) {
 					t.Errorf("the log does not say the run %s:\n%s", status, c.logs.text())
 				}
@@ -387,5 +392,81 @@ func TestFollowWaitsOutASecondaryRateLimitWithoutRetryAfter(t *testing.T) {
 	}
 	if c.sleep.hasWait(10*time.Minute, 24*time.Hour) {
 		t.Errorf("waits %v: waited for the primary window's reset", c.sleep.recorded())
+	}
+	waits := c.RateLimitWaits()
+	if len(waits) != 2 || waits[1].Until.Sub(waits[1].Start) < 2*time.Minute {
+		t.Errorf("RateLimitWaits = %+v, want two, the second twice as long as the first", waits)
+	}
+	for _, want := range []string{"secondary rate limit was hit without Retry-After", "waiting 1m0s, until " + waits[0].Until.UTC().Format(clockLayout)} {
+		if !strings.Contains(c.logs.text(), want) {
+			t.Errorf("the log does not say %q:\n%s", want, c.logs.text())
+		}
+	}
+}
+
+func TestFollowSaysALongWaitNeedsAnApproval(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithLifecycle(deploytest.Lifecycle{Waiting: time.Hour}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+	c.progressEvery = 5 * time.Millisecond
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	go func() {
+		defer cancel()
+		for ctx.Err() == nil && !strings.Contains(c.logs.text(), "needs an approval") {
+			time.Sleep(time.Millisecond)
+		}
+	}()
+
+	run, err := c.Follow(ctx, deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
+	if !errors.Is(err, context.Canceled) || run.Status != "waiting" {
+		t.Fatalf("Follow = %s, %v; want the run waiting when the test stops following", run.Status, err)
+	}
+	line := ""
+	for _, l := range strings.Split(c.logs.text(), "\n") {
+		if strings.Contains(l, "needs an approval") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, created.HTMLURL) || !strings.Contains(line, "has been waiting for") {
+		t.Errorf("the approval line %q does not link the run or say how long", line)
+	}
+}
+
+func TestFollowReportsARerunInsteadOfMixingItIn(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+
+	// Between two polls the run fails and someone re-runs it.
+	once := false
+	run, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, func(r Run) {
+		if once {
+			return
+		}
+		once = true
+		if err := srv.Complete(created.ID, "failure"); err != nil {
+			t.Error(err)
+		}
+		if _, err := srv.Rerun(created.ID); err != nil {
+			t.Error(err)
+		}
+	})
+	var rerun *RerunError
+	if !errors.As(err, &rerun) || !errors.Is(err, ErrRerun) {
+		t.Fatalf("Follow error = %v, want a *RerunError", err)
+	}
+	if run.Attempt != 1 || run.Conclusion != "failure" || rerun.Attempt != 2 {
+		t.Errorf("Follow returned attempt %d (%s), re-run attempt %d; want attempt 1 as it ended (failure), and attempt 2", run.Attempt, run.Conclusion, rerun.Attempt)
+	}
+	for _, want := range []string{"attempt 1 ended failure", "attempt 2"} {
+		if !strings.Contains(err.Error(), want) || !strings.Contains(c.logs.text(), want) {
+			t.Errorf("neither the error nor the log may lack %q:\n%v\n%s", want, err, c.logs.text())
+		}
+	}
+	if n := srv.Count(deploytest.EndpointGetRunAttempt); n != 1 {
+		t.Errorf("read the followed attempt %d times, want once", n)
 	}
 }

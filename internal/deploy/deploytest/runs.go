@@ -517,11 +517,47 @@ func (s *Server) runJSON(r *runState, attempt int, now time.Time) map[string]any
 	}
 }
 
+// jobPhase works out where a job of the run is at now, and whether it is
+// listed yet.
+func jobPhase(spec JobSpec, run runPhase, now time.Time) (runPhase, bool) {
+	switch run.Status {
+	case "requested", "queued", "pending", "waiting":
+		return run, spec.After == 0
+	}
+	start := run.InProgressAt.Add(spec.After)
+	runEnded := run.Status == "completed"
+	switch {
+	case runEnded && !start.Before(run.CompletedAt) && spec.After > 0:
+		return runPhase{Status: "completed", Conclusion: "skipped", InProgressAt: run.CompletedAt, CompletedAt: run.CompletedAt}, true
+	case now.Before(start):
+		return runPhase{}, false
+	case spec.Skipped:
+		return runPhase{Status: "completed", Conclusion: "skipped", InProgressAt: start, CompletedAt: start}, true
+	}
+	if spec.Duration > 0 {
+		end := start.Add(spec.Duration)
+		if !runEnded || end.Before(run.CompletedAt) {
+			if !now.Before(end) {
+				return runPhase{Status: "completed", Conclusion: "success", InProgressAt: start, CompletedAt: end}, true
+			}
+			return runPhase{Status: "in_progress", InProgressAt: start}, true
+		}
+	}
+	if runEnded {
+		return runPhase{Status: "completed", Conclusion: run.Conclusion, InProgressAt: start, CompletedAt: run.CompletedAt}, true
+	}
+	return runPhase{Status: "in_progress", InProgressAt: start}, true
+}
+
 // jobsJSON lays the Server's jobs over one attempt of the run.
 func (s *Server) jobsJSON(r *runState, a *attemptState, now time.Time) []map[string]any {
-	p := a.phase(now)
+	runP := a.phase(now)
 	var jobs []map[string]any
 	for i, spec := range s.jobs {
+		p, listed := jobPhase(spec, runP, now)
+		if !listed {
+			continue
+		}
 		id := r.id*10000 + int64(a.number)*1000 + int64(i) + 1
 		job := map[string]any{
 			"id":                id,
@@ -560,9 +596,11 @@ func (s *Server) jobsJSON(r *runState, a *attemptState, now time.Time) []map[str
 			job["status"] = "in_progress"
 		}
 		job["started_at"] = timestamp(p.InProgressAt)
-		job["runner_id"], job["runner_name"] = 1, "GitHub Actions 1"
-		job["runner_group_id"], job["runner_group_name"] = 1, "GitHub Actions"
-		job["steps"] = stepsJSON(spec.Steps, p, now)
+		if p.Conclusion != "skipped" {
+			job["runner_id"], job["runner_name"] = 1, "GitHub Actions 1"
+			job["runner_group_id"], job["runner_group_name"] = 1, "GitHub Actions"
+			job["steps"] = stepsJSON(spec.Steps, p, now)
+		}
 		jobs = append(jobs, job)
 	}
 	return jobs
@@ -581,7 +619,7 @@ func stepsJSON(specs []StepSpec, p runPhase, now time.Time) []stepJSON {
 	completed := p.Status == "completed"
 	start := p.InProgressAt
 	open := false // an earlier step lasts until the run completes
-	var steps []stepJSON
+	steps := []stepJSON{}
 	for i, spec := range specs {
 		step := stepJSON{Name: spec.Name, Number: i + 1}
 		end := time.Time{}

@@ -141,15 +141,26 @@ const (
 	AnswerRejectRunDetailsBadRequest
 )
 
-// JobSpec describes a job that every run of the Server has.
+// JobSpec describes a job that every run of the Server has. A job is
+// queued, waiting and so on with its run; it starts After the run went in
+// progress (as a job that needs another starts when that one ends; it is
+// not listed before), and lasts Duration, or until the run completes when
+// Duration is zero, taking the run's conclusion then. A job that has not
+// started when the run completes is listed as skipped, as GitHub lists a
+// job whose needs failed.
 type JobSpec struct {
-	Name  string
-	Steps []StepSpec
+	Name     string
+	Steps    []StepSpec
+	After    time.Duration
+	Duration time.Duration
+	// Skipped makes the job complete as skipped the moment it starts, as
+	// a job whose if: condition is false.
+	Skipped bool
 }
 
 // StepSpec describes a step of a job. Steps run one after another from the
-// moment the run is in progress; a step with zero Duration lasts until the
-// run completes and takes the run's conclusion.
+// moment the job starts; a step with zero Duration lasts until the job
+// completes and takes the job's conclusion.
 type StepSpec struct {
 	Name     string
 	Duration time.Duration
