@@ -91,7 +91,7 @@ func (c *Client) rateLimit(err error, streak int) (limit, bool) {
 		wait *= 2
 	}
 	wait = min(wait, maxSecondaryLimitWait)
-	return limit{wait: wait, reason: fmt.Sprintf("%s was hit without Retry-After; waiting at least a minute, longer each time it repeats, as GitHub asks", which)}, true
+	return limit{wait: wait, reason: fmt.Sprintf("%s was hit without Retry-After (GitHub asks for at least a minute, longer while it lasts)", which)}, true
 }
 
 // limited reports whether an answer is a rate limit: a 429, or a 403 that
