@@ -31,8 +31,8 @@ const (
 // waits as GitHub documents instead, so go-github must not refuse the
 // request that follows the wait. go-github v66 keeps the key unexported as
 // the first of its requestContext constants, the second being the exported
-// SleepUntilPrimaryRateLimitResetWhenRateLimited. The follow tests that
-// retry at once after a limit fail if this stops being the key.
+// SleepUntilPrimaryRateLimitResetWhenRateLimited;
+// TestUnheldRequestsReachGitHubDuringGoGitHubsHold pins it.
 const bypassHold = github.SleepUntilPrimaryRateLimitResetWhenRateLimited - 1
 
 // unheld marks ctx so that go-github sends the request whatever limits it
