@@ -5,8 +5,14 @@
 // every call here survives what GitHub throws at a long-running client:
 // server errors, dropped connections, primary and secondary rate limits.
 // What cannot succeed by waiting (a bad token, a missing workflow, an
-// undeclared input) comes back at once as a *ConfigError, which the caller
-// reports as a bad setup.
+// undeclared input) comes back at once as a *ConfigError, which names the
+// Setting to change and leaves it to the caller to say where that setting
+// came from.
+//
+// Rate limits are waited out as GitHub documents them (Retry-After, else
+// the primary reset when X-RateLimit-Remaining is 0, else at least a
+// minute), never by go-github's own hold on requests. A run Dispatch cannot
+// tell apart from someone else's is never taken as its own.
 package deploy
 
 import (
@@ -16,6 +22,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +36,12 @@ const (
 	DefaultDiscoveryTimeout = 2 * time.Minute
 	// DefaultDiscoveryInterval is how often Dispatch lists runs meanwhile.
 	DefaultDiscoveryInterval = 3 * time.Second
+	// DefaultDiscoveryGrace is how long after a dispatch Dispatch waits
+	// before it takes the only new run as its own when nothing but
+	// elimination tells it apart: long enough for GitHub's run listings,
+	// which lag a few seconds behind, to show any other run started at the
+	// same moment.
+	DefaultDiscoveryGrace = 15 * time.Second
 	// DefaultPollInterval is what Follow uses when given zero.
 	DefaultPollInterval = 10 * time.Second
 	// DefaultMaxRetries is how many times a failed request is retried for
@@ -46,13 +59,20 @@ const (
 	ProgressInterval = 2 * time.Minute
 )
 
+// clockLayout is how log lines show a moment.
+const clockLayout = "15:04:05 UTC"
+
 const (
 	maxBackoff    = 30 * time.Second
 	baseBackoff   = time.Second
 	maxListPages  = 10
 	vanishedAfter = 3 // consecutive 404s while following
-	userAgent     = "deploy-load-check"
-	timeLayout    = "2006-01-02T15:04:05Z"
+	// createdSlack is how long before the dispatch, by GitHub's clock, a
+	// run may have been created and still be ours: created_at counts whole
+	// seconds, and the Date header tells GitHub's clock to within one.
+	createdSlack = 2 * time.Second
+	userAgent    = "deploy-load-check"
+	timeLayout   = "2006-01-02T15:04:05Z"
 )
 
 // Request says what to dispatch. The caller has already parsed and validated
@@ -93,16 +113,56 @@ type Run struct {
 	// completed.
 	Status string
 	// Conclusion is empty until the run completes; then success, failure,
-	// cancelled, timed_out, action_required, neutral, skipped or stale.
-	Conclusion   string
-	Event        string
-	HeadBranch   string
-	WorkflowID   int64
-	Path         string
-	RunNumber    int
+	// cancelled, timed_out, action_required, neutral, skipped, stale or
+	// startup_failure (see DescribeConclusion).
+	Conclusion string
+	Event      string
+	HeadBranch string
+	WorkflowID int64
+	Path       string
+	RunNumber  int
+	// Attempt is the run's run_attempt: 1, and one more for each re-run.
+	Attempt int
+	// Actor is the login of who started the run.
+	Actor        string
 	CreatedAt    time.Time
 	RunStartedAt time.Time
 	UpdatedAt    time.Time
+	// Identified says how Dispatch told this run from others; zero for a
+	// run read any other way.
+	Identified Identification
+}
+
+// Identification says how Dispatch knew the run it returns is the one it
+// started.
+type Identification int
+
+const (
+	// NotIdentified is a run that Dispatch did not return.
+	NotIdentified Identification = iota
+	// ByRunID: GitHub named the run in its answer to the dispatch.
+	ByRunID
+	// ByCorrelation: the run's name carries the correlation ID the
+	// dispatch sent.
+	ByCorrelation
+	// ByElimination: the run was the only new one of the workflow, event,
+	// branch (and actor, when known) created since the dispatch, and stayed
+	// alone for the discovery grace period. A run dispatched by someone
+	// else at the same moment would have made Dispatch fail instead, but
+	// only a correlation ID makes the run certain.
+	ByElimination
+)
+
+func (i Identification) String() string {
+	switch i {
+	case ByRunID:
+		return "by the run ID GitHub returned"
+	case ByCorrelation:
+		return "by its correlation ID"
+	case ByElimination:
+		return "by elimination"
+	}
+	return "not identified"
 }
 
 // Completed reports whether the run has finished, whatever its conclusion.
@@ -128,6 +188,8 @@ func runFromAPI(w *github.WorkflowRun) Run {
 		WorkflowID:   w.GetWorkflowID(),
 		Path:         w.GetPath(),
 		RunNumber:    w.GetRunNumber(),
+		Attempt:      w.GetRunAttempt(),
+		Actor:        w.GetActor().GetLogin(),
 		CreatedAt:    w.GetCreatedAt().Time,
 		RunStartedAt: w.GetRunStartedAt().Time,
 		UpdatedAt:    w.GetUpdatedAt().Time,
@@ -136,15 +198,23 @@ func runFromAPI(w *github.WorkflowRun) Run {
 
 // Job is a job of a workflow run.
 type Job struct {
-	ID          int64
-	Name        string
-	HTMLURL     string
-	Status      string
-	Conclusion  string
+	ID      int64
+	Name    string
+	HTMLURL string
+	// Status is one of queued, requested, waiting, pending, in_progress and
+	// completed.
+	Status string
+	// Conclusion is empty until the job completes (see DescribeConclusion).
+	Conclusion string
+	// RunAttempt is the attempt of the run the job belongs to.
+	RunAttempt  int
 	StartedAt   time.Time
 	CompletedAt time.Time
 	Steps       []Step
 }
+
+// Completed reports whether the job has finished, whatever its conclusion.
+func (j Job) Completed() bool { return j.Status == "completed" }
 
 // Step is a step of a job.
 type Step struct {
@@ -168,11 +238,10 @@ type Client struct {
 	sleep             func(context.Context, time.Duration) error
 	discoveryTimeout  time.Duration
 	discoveryInterval time.Duration
+	discoveryGrace    time.Duration
 	maxRetries        int
 	newCorrelationID  func() string
 
-	// correlationWait is correlationGrace, shortened by tests.
-	correlationWait time.Duration
 	// progressEvery is ProgressInterval, shortened by tests.
 	progressEvery time.Duration
 
@@ -183,6 +252,15 @@ type Client struct {
 	// noRunDetails remembers that this server rejects return_run_details,
 	// so later dispatches do not ask again.
 	noRunDetails atomic.Bool
+
+	clock serverClock
+
+	waitsMu sync.Mutex
+	waits   []RateLimitWait
+
+	loginMu    sync.Mutex
+	login      string // the token's user, "" when it has none
+	loginKnown bool
 }
 
 // Option configures a Client.
@@ -223,6 +301,14 @@ func WithDiscoveryInterval(d time.Duration) Option {
 	return func(c *Client) { c.discoveryInterval = d }
 }
 
+// WithDiscoveryGrace sets how long after a dispatch a lone new run must
+// stay alone before Dispatch takes it as its own by elimination;
+// DefaultDiscoveryGrace otherwise. It must cover the lag of GitHub's run
+// listings.
+func WithDiscoveryGrace(d time.Duration) Option {
+	return func(c *Client) { c.discoveryGrace = d }
+}
+
 // WithMaxRetries sets how often a request is retried after a server error
 // or a broken connection; DefaultMaxRetries otherwise.
 func WithMaxRetries(n int) Option {
@@ -236,7 +322,7 @@ func WithMaxRetries(n int) Option {
 // and a local stand-in alike.
 func New(token, apiURL string, opts ...Option) (*Client, error) {
 	if token == "" {
-		return nil, &ConfigError{Input: "github-token", Msg: `input "github-token" is empty; pass a token that may dispatch the deploy workflow`}
+		return nil, configError(Token, nil, "the token is empty; pass a token that may dispatch the deploy workflow")
 	}
 	c := &Client{
 		log:               func(string) {},
@@ -244,10 +330,10 @@ func New(token, apiURL string, opts ...Option) (*Client, error) {
 		sleep:             sleepContext,
 		discoveryTimeout:  DefaultDiscoveryTimeout,
 		discoveryInterval: DefaultDiscoveryInterval,
+		discoveryGrace:    DefaultDiscoveryGrace,
 		maxRetries:        DefaultMaxRetries,
 		newCorrelationID:  newCorrelationID,
 		rateLimitMargin:   time.Second,
-		correlationWait:   correlationGrace,
 		progressEvery:     ProgressInterval,
 	}
 	for _, opt := range opts {
@@ -261,10 +347,10 @@ func New(token, apiURL string, opts ...Option) (*Client, error) {
 	if apiURL != "" {
 		u, err := url.Parse(apiURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &ConfigError{Msg: fmt.Sprintf("GITHUB_API_URL %q is not an http(s) URL; set it to the REST API of the GitHub host, such as \"https://api.github.com\" or \"https://github.example.com/api/v3\"", apiURL)}
+			return nil, configError(APIURL, nil, "GITHUB_API_URL %q is not an http(s) URL; set it to the REST API of the GitHub host, such as \"https://api.github.com\" or \"https://github.example.com/api/v3\"", apiURL)
 		}
 		if gh, err = gh.WithEnterpriseURLs(apiURL, apiURL); err != nil {
-			return nil, &ConfigError{Msg: fmt.Sprintf("GITHUB_API_URL %q: %v", apiURL, err)}
+			return nil, configError(APIURL, err, "GITHUB_API_URL %q: %v", apiURL, err)
 		}
 	}
 	gh.UserAgent = userAgent

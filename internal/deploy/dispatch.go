@@ -15,12 +15,6 @@ import (
 	"github.com/google/go-github/v66/github"
 )
 
-// correlationGrace is how long a lone new run that does not carry the
-// correlation ID must stay alone before Dispatch takes it as its own: the
-// workflow may not repeat the ID in its run-name, but ours may also just
-// not be listed yet.
-const correlationGrace = 10 * time.Second
-
 // ambiguousLookTimeout bounds the search for a run after a dispatch whose
 // answer was lost, before dispatching again.
 const ambiguousLookTimeout = 30 * time.Second
@@ -28,11 +22,15 @@ const ambiguousLookTimeout = 30 * time.Second
 // dispatch is one dispatch in the making: what is sent, and what tells the
 // run it creates apart from others.
 type dispatch struct {
-	req           Request
-	ref           string // as sent, for a workflow_dispatch
-	branch        string // the head_branch its runs have
-	inputs        map[string]string
-	payload       json.RawMessage
+	req     Request
+	ref     string // as sent, for a workflow_dispatch
+	branch  string // the head_branch its runs have
+	inputs  map[string]string
+	payload json.RawMessage
+	// workflowID is the workflow's ID when known: always for a
+	// repository_dispatch that names a workflow, whose runs are matched by
+	// it.
+	workflowID    int64
 	correlationID string
 }
 
@@ -54,20 +52,30 @@ func (d *dispatch) subject() string {
 	return fmt.Sprintf("workflow %q on %q", d.req.Workflow, d.ref)
 }
 
-// Dispatch starts the deploy workflow and returns the run it created.
+func (d *dispatch) op() operation {
+	if d.req.isRepositoryDispatch() {
+		return opRepositoryDispatch
+	}
+	return opWorkflowDispatch
+}
+
+// Dispatch starts the deploy workflow and returns the run it created, with
+// Run.Identified saying how it was told apart.
 //
 // A workflow_dispatch asks GitHub for the run's ID (return_run_details);
-// servers that predate it are asked again without it. When no ID comes
-// back, and for a repository_dispatch, Dispatch looks for the run: runs of
-// the same workflow, event and branch created since the dispatch (less
-// ClockSkew), that did not exist just before it. One such run is ours.
-// Among several, the one whose name carries the correlation ID (see
-// Request.CorrelationInput) is ours; otherwise Dispatch fails with an
-// *AmbiguousRunError listing them rather than guess. When no run carries the
-// ID, a lone new run is taken as ours after it has stayed alone for a few
-// seconds. A dispatch whose answer was lost (a server error, a dropped
-// connection) may still have started a run, so Dispatch looks for it before
-// dispatching again.
+// servers that predate it (GitHub Enterprise Server 3.20 and older) are
+// asked again without it. When no ID comes back, and for every
+// repository_dispatch, Dispatch looks for the run among those listed for
+// the same workflow, event and branch that did not exist just before the
+// dispatch and were not created before it by GitHub's clock (read from the
+// Date header), nor by another user when the token's user is known. The
+// one whose name carries the correlation ID (Request.CorrelationInput) is
+// ours. Without a correlation ID the only such run is taken once it has
+// stayed alone for the discovery grace period, which covers the lag of
+// GitHub's listings; two or more fail with an *AmbiguousRunError listing
+// them, and so does a correlation ID that no run carries. A dispatch whose
+// answer was lost (a server error, a dropped connection) may still have
+// started a run, so Dispatch looks for it before dispatching again.
 func (c *Client) Dispatch(ctx context.Context, req Request) (Run, error) {
 	d, err := c.prepare(ctx, req)
 	if err != nil {
@@ -76,7 +84,7 @@ func (c *Client) Dispatch(ctx context.Context, req Request) (Run, error) {
 	// Listing what exists before dispatching is what makes a run found
 	// afterwards provably new; it also catches a missing workflow or a bad
 	// token before anything is started.
-	known, err := c.listRuns(ctx, d, c.now().Add(-ClockSkew))
+	known, err := c.listRuns(ctx, d)
 	if err != nil {
 		return Run{}, err
 	}
@@ -86,51 +94,62 @@ func (c *Client) Dispatch(ctx context.Context, req Request) (Run, error) {
 	}
 
 	for attempt := 1; ; attempt++ {
-		sentAt := c.now()
+		sentAt, clockKnown := c.serverNow()
+		if !clockKnown {
+			sentAt = time.Time{}
+		}
 		id, err := c.send(ctx, d)
+		s := &search{d: d, before: before, sentAt: sentAt, answeredAt: c.now()}
 		switch {
 		case err == nil && id != 0:
 			run, err := c.dispatchedRun(ctx, req, id)
 			if err == nil {
+				run.Identified = ByRunID
 				c.logf("dispatched %s: run %s", d.subject(), run.HTMLURL)
 			}
 			return run, err
 		case err == nil:
-			c.logf("dispatched %s; looking for the run it started", d.subject())
-			return c.discover(ctx, d, before, sentAt, c.discoveryTimeout)
+			c.logf("dispatched %s; GitHub did not say which run it started, so looking for it", d.subject())
+			if d.correlationID == "" {
+				c.logf("warning: no correlation ID was sent, so the run can only be told apart by elimination: the only new run after a %s grace. A workflow input that carries a correlation ID, repeated in the workflow's run-name, makes it certain", c.discoveryGrace)
+			}
+			return c.discover(ctx, s, c.discoveryTimeout)
 		case ctx.Err() != nil:
 			return Run{}, fmt.Errorf("dispatch %s: %w", d.subject(), ctx.Err())
-		}
-		v := c.judge(err)
-		if !v.retry || v.rateLimited {
+		case !transient(err):
 			return Run{}, explain(err, d.op(), req, "dispatch "+d.subject())
 		}
 		if attempt > c.maxRetries {
 			return Run{}, fmt.Errorf("dispatch %s: giving up after %d attempts: %w", d.subject(), attempt, err)
 		}
-		c.logf("dispatch %s: %s; it may have gone through, so looking for its run before dispatching again", d.subject(), v.reason)
-		run, lookErr := c.discover(ctx, d, before, sentAt, min(c.discoveryTimeout, ambiguousLookTimeout))
+		c.logf("dispatch %s: %s; it may have gone through, so looking for its run before dispatching again", d.subject(), failure(err))
+		run, lookErr := c.discover(ctx, s, min(c.discoveryTimeout, ambiguousLookTimeout))
 		if !errors.Is(lookErr, ErrNoRun) {
 			return run, lookErr
 		}
-		if err := c.waitFor(ctx, backoff(attempt), err); err != nil {
+		if err := c.waitFor(ctx, backoff(attempt), "GitHub", err); err != nil {
 			return Run{}, fmt.Errorf("dispatch %s: %w", d.subject(), err)
 		}
 	}
 }
 
 // Check asks GitHub what Dispatch will need, without dispatching: that the
-// token is valid, the repository and ref exist and the workflow's runs can be
-// listed. Run it before any load is sent, so a configuration mistake costs
-// seconds rather than a head window.
+// token is valid, the repository exists, the workflow exists and is
+// enabled, its runs can be listed and the ref is a branch or tag. Run it
+// before any load is sent, so a configuration mistake costs seconds rather
+// than a head window.
 func (c *Client) Check(ctx context.Context, req Request) error {
 	d, err := c.prepare(ctx, req)
 	if err != nil {
 		return err
 	}
-	// Listing runs first tells a missing repository or workflow apart from
-	// a missing ref.
-	if _, err := c.listRuns(ctx, d, c.now().Add(-ClockSkew)); err != nil {
+	if req.Workflow != "" && !req.isRepositoryDispatch() {
+		// A repository_dispatch looked the workflow up in prepare.
+		if _, err := c.workflow(ctx, req); err != nil {
+			return err
+		}
+	}
+	if _, err := c.listRuns(ctx, d); err != nil {
 		return err
 	}
 	if req.Ref != "" && !req.isRepositoryDispatch() {
@@ -139,7 +158,36 @@ func (c *Client) Check(ctx context.Context, req Request) error {
 	return nil
 }
 
-// checkRef makes sure workflow-ref names a branch or a tag.
+// workflow reads the workflow Request names and fails unless it is
+// enabled: a disabled workflow accepts no dispatch, and starts no run on a
+// repository_dispatch.
+func (c *Client) workflow(ctx context.Context, req Request) (*github.Workflow, error) {
+	var wf *github.Workflow
+	what := fmt.Sprintf("read workflow %q", req.Workflow)
+	_, err := c.call(ctx, what, idempotent, func(ctx context.Context) (resp *github.Response, err error) {
+		if id, parseErr := strconv.ParseInt(req.Workflow, 10, 64); parseErr == nil {
+			wf, resp, err = c.gh.Actions.GetWorkflowByID(ctx, req.Owner, req.Repo, id)
+		} else {
+			wf, resp, err = c.gh.Actions.GetWorkflowByFileName(ctx, req.Owner, req.Repo, url.PathEscape(req.Workflow))
+		}
+		return resp, err
+	})
+	if err != nil {
+		return nil, explain(err, opWorkflow, req, what)
+	}
+	switch state := wf.GetState(); state {
+	case "active", "":
+		return wf, nil
+	case "deleted":
+		return nil, configError(Workflow, nil, "workflow %q in %q was deleted; name a workflow file that exists on the default branch",
+			req.Workflow, req.repository())
+	default:
+		return nil, configError(Workflow, nil, "workflow %q in %q is disabled (state %q); enable it in the repository's Actions tab or with \"gh workflow enable\", then run the check again",
+			req.Workflow, req.repository(), state)
+	}
+}
+
+// checkRef makes sure the ref names a branch or a tag.
 func (c *Client) checkRef(ctx context.Context, req Request) error {
 	name := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
 	what := fmt.Sprintf("look up ref %q in %q", name, req.repository())
@@ -155,22 +203,19 @@ func (c *Client) checkRef(ctx context.Context, req Request) error {
 			return explain(err, opRepository, req, what)
 		}
 	}
-	return &ConfigError{Input: "workflow-ref", Msg: fmt.Sprintf(`input "workflow-ref": %q is neither a branch nor a tag of %q; name an existing branch or tag, or leave workflow-ref empty for the default branch`, req.Ref, req.repository())}
+	return configError(Ref, nil, "%q is neither a branch nor a tag of %q; name an existing branch or tag, or none for the default branch", req.Ref, req.repository())
 }
 
-func (d *dispatch) op() operation {
-	if d.req.isRepositoryDispatch() {
-		return opRepositoryDispatch
-	}
-	return opWorkflowDispatch
-}
-
-// prepare resolves the ref and adds the correlation ID.
+// prepare resolves the ref, the workflow of a repository_dispatch and the
+// correlation ID.
 func (c *Client) prepare(ctx context.Context, req Request) (*dispatch, error) {
 	if req.Owner == "" || req.Repo == "" {
-		return nil, &ConfigError{Input: "repository", Msg: fmt.Sprintf(`input "repository": %q is not owner/name; name the repository that holds the deploy workflow`, req.repository())}
+		return nil, configError(Repository, nil, "%q is not owner/name; name the repository that holds the deploy workflow", req.repository())
 	}
 	d := &dispatch{req: req}
+	if id, err := strconv.ParseInt(req.Workflow, 10, 64); err == nil {
+		d.workflowID = id
+	}
 	if req.CorrelationInput != "" {
 		d.correlationID = c.newCorrelationID()
 	}
@@ -180,16 +225,30 @@ func (c *Client) prepare(ctx context.Context, req Request) (*dispatch, error) {
 			return nil, err
 		}
 		d.payload = payload
+		if req.Workflow != "" {
+			// Runs are matched by the workflow's ID, looked up once.
+			wf, err := c.workflow(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			d.workflowID = wf.GetID()
+		}
+		// A repository_dispatch runs on the default branch.
+		branch, err := c.defaultBranch(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		d.branch = branch
 		return d, nil
 	}
 
 	if req.Workflow == "" {
-		return nil, &ConfigError{Input: "workflow", Msg: `input "workflow" is empty; name the deploy workflow's file ("deploy-staging.yml") or ID, or set "event-type" to send a repository_dispatch`}
+		return nil, configError(Workflow, nil, `no workflow was named; name the deploy workflow's file ("deploy-staging.yml") or ID, or send a repository_dispatch`)
 	}
 	d.inputs = maps.Clone(req.Inputs)
 	if req.CorrelationInput != "" {
 		if _, taken := d.inputs[req.CorrelationInput]; taken {
-			return nil, &ConfigError{Input: "correlation-input", Msg: fmt.Sprintf(`input "workflow-inputs" already sets %q, the input that "correlation-input" asks the action to fill; remove it from workflow-inputs or name another input`, req.CorrelationInput)}
+			return nil, configError(CorrelationInput, nil, "the workflow inputs already set %q, the input the correlation ID is to be sent in; remove it from the workflow inputs or send the ID in another input", req.CorrelationInput)
 		}
 		if d.inputs == nil {
 			d.inputs = map[string]string{}
@@ -216,11 +275,11 @@ func withCorrelation(payload json.RawMessage, key, id string) (json.RawMessage, 
 	fields := map[string]json.RawMessage{}
 	if len(payload) > 0 && string(payload) != "null" {
 		if err := json.Unmarshal(payload, &fields); err != nil {
-			return nil, &ConfigError{Input: "client-payload", Msg: fmt.Sprintf(`input "client-payload" is not a JSON object (%v); "correlation-input" needs an object to add %q to`, err, key)}
+			return nil, configError(EventPayload, nil, "the client payload is not a JSON object (%v); the correlation ID needs an object to add %q to", err, key)
 		}
 	}
 	if _, taken := fields[key]; taken {
-		return nil, &ConfigError{Input: "correlation-input", Msg: fmt.Sprintf(`input "client-payload" already sets %q, the key that "correlation-input" asks the action to fill; remove it or name another key`, key)}
+		return nil, configError(CorrelationInput, nil, "the client payload already sets %q, the key the correlation ID is to be sent in; remove it from the payload or send the ID under another key", key)
 	}
 	fields[key], _ = json.Marshal(id)
 	return json.Marshal(fields)
@@ -237,7 +296,7 @@ func (c *Client) defaultBranch(ctx context.Context, req Request) (string, error)
 		return "", explain(err, opRepository, req, what)
 	}
 	if repo.GetDefaultBranch() == "" {
-		return "", fmt.Errorf("repository %q has no default branch; set input \"workflow-ref\"", req.repository())
+		return "", configError(Ref, nil, "repository %q has no default branch; name the branch or tag to run the workflow on", req.repository())
 	}
 	return repo.GetDefaultBranch(), nil
 }
@@ -303,19 +362,30 @@ func (c *Client) send(ctx context.Context, d *dispatch) (int64, error) {
 }
 
 // dispatchedRun fetches the run a dispatch named. A run that was just
-// created may not be readable everywhere yet, so a 404 is retried briefly.
+// created may not be readable everywhere yet, so a 404 is waited out for as
+// long as ctx allows (the discovery timeout when ctx has no deadline):
+// GitHub has said the run exists.
 func (c *Client) dispatchedRun(ctx context.Context, req Request, id int64) (Run, error) {
 	what := fmt.Sprintf("read dispatched workflow run %d", id)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.discoveryTimeout)
+		defer cancel()
+	}
 	for attempt := 1; ; attempt++ {
 		run, err := c.getRun(ctx, req.Owner, req.Repo, id, what)
-		if err == nil || !hasStatus(err, http.StatusNotFound) || attempt >= vanishedAfter {
-			if err != nil {
-				return Run{}, explain(err, opRun, req, what)
-			}
+		switch {
+		case err == nil:
 			return run, nil
+		case ctx.Err() != nil && attempt > 1:
+			return Run{}, fmt.Errorf("%s: it still answered 404 when the wait ended: %w", what, ctx.Err())
+		case !hasStatus(err, http.StatusNotFound):
+			return Run{}, explain(err, opRun, req, what)
+		case attempt == 1:
+			c.logf("workflow run %d, which GitHub named as dispatched, is not readable yet (HTTP 404); waiting for it", id)
 		}
-		if err := c.waitFor(ctx, backoff(attempt), err); err != nil {
-			return Run{}, fmt.Errorf("%s: %w", what, err)
+		if err := c.sleep(ctx, jitter(c.discoveryInterval)); err != nil {
+			return Run{}, fmt.Errorf("%s: it still answered 404 when the wait ended: %w", what, err)
 		}
 	}
 }
@@ -332,18 +402,17 @@ func (c *Client) getRun(ctx context.Context, owner, repo string, id int64, what 
 	return runFromAPI(run), nil
 }
 
-// listRuns lists the runs a dispatch like d would create, created since
-// since, newest first.
-func (c *Client) listRuns(ctx context.Context, d *dispatch, since time.Time) ([]Run, error) {
+// listRuns lists the runs a dispatch like d would create, newest first,
+// created at most ClockSkew before now by GitHub's clock as far as it is
+// known. Only the workflow, event and branch are asked of the API; the rest
+// of telling runs apart is discover's.
+func (c *Client) listRuns(ctx context.Context, d *dispatch) ([]Run, error) {
+	now, _ := c.serverNow()
 	opts := &github.ListWorkflowRunsOptions{
 		Event:       d.event(),
 		Branch:      d.branch,
-		Created:     ">=" + since.UTC().Format(timeLayout),
+		Created:     ">=" + now.Add(-ClockSkew).UTC().Format(timeLayout),
 		ListOptions: github.ListOptions{PerPage: 100},
-	}
-	workflowID, byID := int64(0), false
-	if id, err := strconv.ParseInt(d.req.Workflow, 10, 64); err == nil {
-		workflowID, byID = id, true
 	}
 	what := "list runs of " + d.subject()
 	var runs []Run
@@ -352,10 +421,10 @@ func (c *Client) listRuns(ctx context.Context, d *dispatch, since time.Time) ([]
 		var list *github.WorkflowRuns
 		resp, err := c.call(ctx, what, idempotent, func(ctx context.Context) (resp *github.Response, err error) {
 			switch {
+			case d.workflowID != 0:
+				list, resp, err = c.gh.Actions.ListWorkflowRunsByID(ctx, d.req.Owner, d.req.Repo, d.workflowID, opts)
 			case d.req.isRepositoryDispatch():
 				list, resp, err = c.gh.Actions.ListRepositoryWorkflowRuns(ctx, d.req.Owner, d.req.Repo, opts)
-			case byID:
-				list, resp, err = c.gh.Actions.ListWorkflowRunsByID(ctx, d.req.Owner, d.req.Repo, workflowID, opts)
 			default:
 				list, resp, err = c.gh.Actions.ListWorkflowRunsByFileName(ctx, d.req.Owner, d.req.Repo, url.PathEscape(d.req.Workflow), opts)
 			}
@@ -365,116 +434,11 @@ func (c *Client) listRuns(ctx context.Context, d *dispatch, since time.Time) ([]
 			return nil, explain(err, opListRuns, d.req, what)
 		}
 		for _, w := range list.WorkflowRuns {
-			if d.ofWorkflow(w) {
-				runs = append(runs, runFromAPI(w))
-			}
+			runs = append(runs, runFromAPI(w))
 		}
 		if resp.NextPage == 0 {
 			break
 		}
 	}
 	return runs, nil
-}
-
-// ofWorkflow narrows a repository's runs to the workflow a
-// repository_dispatch names; a workflow_dispatch listing is narrowed by the
-// API already.
-func (d *dispatch) ofWorkflow(w *github.WorkflowRun) bool {
-	wf := d.req.Workflow
-	if !d.req.isRepositoryDispatch() || wf == "" {
-		return true
-	}
-	if id, err := strconv.ParseInt(wf, 10, 64); err == nil {
-		return w.GetWorkflowID() == id
-	}
-	path := w.GetPath()
-	return path == wf || strings.HasSuffix(path, "/"+wf) || w.GetName() == wf
-}
-
-// carriesCorrelation reports whether the run's name shows our ID, which the
-// workflow puts there through its run-name.
-func (d *dispatch) carriesCorrelation(r Run) bool {
-	return d.correlationID != "" &&
-		(strings.Contains(r.DisplayTitle, d.correlationID) || strings.Contains(r.Name, d.correlationID))
-}
-
-// discover waits up to timeout for the run d started to be listed.
-func (c *Client) discover(ctx context.Context, d *dispatch, before map[int64]bool, sentAt time.Time, timeout time.Duration) (Run, error) {
-	deadline := c.now().Add(timeout)
-	since := sentAt.Add(-ClockSkew)
-	var (
-		lone      int64 // the lone new run that does not carry our ID
-		loneSince time.Time
-		waiting   bool
-	)
-	for {
-		listed, err := c.listRuns(ctx, d, since)
-		if err != nil {
-			return Run{}, err
-		}
-		var fresh []Run
-		for _, r := range listed {
-			if !before[r.ID] {
-				fresh = append(fresh, r)
-			}
-		}
-		now := c.now()
-		final := !now.Before(deadline)
-
-		switch {
-		case len(fresh) == 1 && (d.correlationID == "" || d.carriesCorrelation(fresh[0])):
-			return c.found(d, fresh[0])
-		case len(fresh) > 1 && d.correlationID == "":
-			return Run{}, c.ambiguous(d, fresh)
-		case d.correlationID != "":
-			var ours []Run
-			for _, r := range fresh {
-				if d.carriesCorrelation(r) {
-					ours = append(ours, r)
-				}
-			}
-			if len(ours) == 1 {
-				return c.found(d, ours[0])
-			}
-			if len(ours) > 1 {
-				return Run{}, c.ambiguous(d, ours)
-			}
-			if len(fresh) == 1 {
-				if fresh[0].ID != lone {
-					lone, loneSince = fresh[0].ID, now
-				}
-				if final || now.Sub(loneSince) >= c.correlationWait {
-					c.logf("warning: run %s does not carry the correlation ID %q in its name; taking it as ours because no other run started; make the workflow's run-name include input %q to be sure",
-						fresh[0].HTMLURL, d.correlationID, d.req.CorrelationInput)
-					return c.found(d, fresh[0])
-				}
-			} else {
-				lone = 0
-			}
-			if final && len(fresh) > 1 {
-				return Run{}, &AmbiguousRunError{Repository: d.req.repository(), Workflow: d.req.Workflow, Candidates: fresh, Correlated: true}
-			}
-		}
-		if final {
-			return Run{}, fmt.Errorf("no new run of %s in %q showed up within %s of the dispatch; check that the workflow is triggered by %s on that ref and that the Actions tab shows it: %w",
-				d.subject(), d.req.repository(), timeout, d.event(), ErrNoRun)
-		}
-		if !waiting {
-			waiting = true
-			c.logf("waiting up to %s for the run of %s to show up", timeout, d.subject())
-		}
-		wait := min(jitter(c.discoveryInterval), max(deadline.Sub(now), 0))
-		if err := c.sleep(ctx, wait); err != nil {
-			return Run{}, fmt.Errorf("looking for the run of %s: %w", d.subject(), err)
-		}
-	}
-}
-
-func (c *Client) found(d *dispatch, r Run) (Run, error) {
-	c.logf("found run #%d %q of %s: %s", r.RunNumber, r.DisplayTitle, d.subject(), r.HTMLURL)
-	return r, nil
-}
-
-func (c *Client) ambiguous(d *dispatch, runs []Run) error {
-	return &AmbiguousRunError{Repository: d.req.repository(), Workflow: d.req.Workflow, Candidates: runs}
 }

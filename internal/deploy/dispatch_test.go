@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -39,6 +40,9 @@ func TestDispatchTakesTheRunGitHubReturns(t *testing.T) {
 		WorkflowID:   deploytest.DefaultWorkflowID,
 		Path:         deploytest.DefaultWorkflowPath,
 		RunNumber:    1,
+		Attempt:      1,
+		Actor:        deploytest.Actor,
+		Identified:   ByRunID,
 	}
 	if diff := cmp.Diff(want, run, cmpopts.IgnoreFields(Run{}, "CreatedAt", "RunStartedAt", "UpdatedAt")); diff != "" {
 		t.Errorf("Dispatch returned the wrong run (-want +got):\n%s", diff)
@@ -265,9 +269,10 @@ func TestDispatchWithARivalRunDispatchedAtTheSameMoment(t *testing.T) {
 				t.Errorf("the error does not link run %s:\n%v", r.HTMLURL, err)
 			}
 		}
-		if !strings.Contains(err.Error(), `"correlation-input"`) {
-			t.Errorf("the error does not suggest correlation-input: %v", err)
+		if ambiguous.Correlated || !strings.Contains(err.Error(), "correlation ID") {
+			t.Errorf("the error does not suggest a correlation ID: %v", err)
 		}
+		checkNamesNoInput(t, err)
 	})
 
 	t.Run("fails when neither run carries the correlation ID", func(t *testing.T) {
@@ -304,29 +309,93 @@ func TestDispatchWithARivalRunDispatchedAtTheSameMoment(t *testing.T) {
 	})
 }
 
-func TestDispatchTakesALoneRunWithoutTheCorrelationIDAfterAGrace(t *testing.T) {
+func TestDispatchRefusesALoneRunWithoutTheCorrelationID(t *testing.T) {
 	t.Parallel()
+	// With a correlation ID sent, a run that does not carry it is either
+	// someone else's or from a workflow that does not repeat the ID: in
+	// neither case can it be vouched for.
 	wf := deploytest.DeployWorkflow()
 	wf.RunName = ""
 	srv := deploytest.NewServer(t, deploytest.WithWorkflows(wf), deploytest.WithDispatchAnswer(deploytest.AnswerNoContent))
-	c := newTestClient(t, srv)
+	c := newTestClient(t, srv, WithDiscoveryTimeout(100*time.Millisecond))
 	req := deployRequest()
 	req.CorrelationInput = deploytest.DefaultCorrelationInput
 
+	_, err := c.Dispatch(testContext(t), req)
+	var ambiguous *AmbiguousRunError
+	if !errors.As(err, &ambiguous) || !ambiguous.Correlated || len(ambiguous.Candidates) != 1 {
+		t.Fatalf("Dispatch error = %v, want *AmbiguousRunError about the correlation ID with the one run", err)
+	}
+	if !strings.Contains(err.Error(), ambiguous.CorrelationID) || !strings.Contains(err.Error(), "run-name") {
+		t.Errorf("the error does not say how to repeat the ID: %v", err)
+	}
+	checkNamesNoInput(t, err)
+}
+
+func TestDispatchTakesALoneRunByEliminationAfterTheGrace(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithDispatchAnswer(deploytest.AnswerNoContent))
+	c := newTestClient(t, srv)
+
 	start := time.Now()
-	run, err := c.Dispatch(testContext(t), req)
+	run, err := c.Dispatch(testContext(t), deployRequest())
 	if err != nil {
 		t.Fatalf("Dispatch: %v", err)
 	}
-	if runs := srv.Runs(); runs[0].ID != run.ID {
-		t.Fatalf("Dispatch returned run %d, want %d", run.ID, runs[0].ID)
+	if runs := srv.Runs(); len(runs) != 1 || runs[0].ID != run.ID {
+		t.Fatalf("Dispatch returned run %d; the server has %+v", run.ID, runs)
 	}
-	if elapsed := time.Since(start); elapsed < c.correlationWait {
-		t.Errorf("took the run after %s, before the %s grace was over", elapsed, c.correlationWait)
+	if run.Identified != ByElimination {
+		t.Errorf("Identified = %v, want %v", run.Identified, ByElimination)
 	}
-	if !strings.Contains(c.logs.text(), "does not carry the correlation ID") {
-		t.Errorf("no warning about the missing correlation ID in:\n%s", c.logs.text())
+	if elapsed := time.Since(start); elapsed < testGrace {
+		t.Errorf("took the run after %s, before the %s grace was over", elapsed, testGrace)
 	}
+	for _, want := range []string{"warning: no correlation ID was sent", "by elimination"} {
+		if !strings.Contains(c.logs.text(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, c.logs.text())
+		}
+	}
+}
+
+func TestDispatchNarrowsTheCandidates(t *testing.T) {
+	t.Parallel()
+	t.Run("leaves out a rival created well before the dispatch", func(t *testing.T) {
+		t.Parallel()
+		srv := deploytest.NewServer(t,
+			deploytest.WithDispatchAnswer(deploytest.AnswerNoContent),
+			deploytest.WithListingDelay(300*time.Millisecond),
+			deploytest.WithRival(deploytest.Rival{Earlier: 5 * time.Second}))
+		c := newTestClient(t, srv)
+
+		run, err := c.Dispatch(testContext(t), deployRequest())
+		if err != nil {
+			t.Fatalf("Dispatch: %v", err)
+		}
+		if got, _ := srv.Run(run.ID); got.Actor != deploytest.Actor || run.Identified != ByElimination {
+			t.Errorf("Dispatch took the run by %q, identified %v", got.Actor, run.Identified)
+		}
+	})
+
+	t.Run("leaves out a rival by another user when the token has one", func(t *testing.T) {
+		t.Parallel()
+		srv := deploytest.NewServer(t,
+			deploytest.WithUserToken(),
+			deploytest.WithDispatchAnswer(deploytest.AnswerNoContent),
+			deploytest.WithRivalDispatch())
+		c := newTestClient(t, srv)
+
+		run, err := c.Dispatch(testContext(t), deployRequest())
+		if err != nil {
+			t.Fatalf("Dispatch: %v", err)
+		}
+		if run.Actor != deploytest.Actor {
+			t.Errorf("Dispatch took the run by %q", run.Actor)
+		}
+		if n := srv.Count(deploytest.EndpointGetUser); n != 1 {
+			t.Errorf("asked for the token's user %d times, want once", n)
+		}
+	})
 }
 
 func TestDispatchRefusesACorrelationInputThatIsAlreadySet(t *testing.T) {
@@ -338,9 +407,10 @@ func TestDispatchRefusesACorrelationInputThatIsAlreadySet(t *testing.T) {
 
 	_, err := c.Dispatch(testContext(t), req)
 	var config *ConfigError
-	if !errors.As(err, &config) || config.Input != "correlation-input" {
-		t.Fatalf("Dispatch error = %v, want a ConfigError about correlation-input", err)
+	if !errors.As(err, &config) || config.Setting != CorrelationInput {
+		t.Fatalf("Dispatch error = %v, want a ConfigError about the correlation input", err)
 	}
+	checkNamesNoInput(t, err)
 	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("made %d API calls, want none", n)
 	}
@@ -352,79 +422,87 @@ func TestDispatchConfigurationErrors(t *testing.T) {
 		Status: 403, Message: "Resource not accessible by integration"}
 	noDispatchTrigger := deploytest.DeployWorkflow()
 	noDispatchTrigger.WorkflowDispatch = false
+	disabled := deploytest.DeployWorkflow()
+	disabled.State = "disabled_manually"
 	requiredVersion := deploytest.DeployWorkflow()
 	requiredVersion.Inputs = []deploytest.Input{{Name: "version", Required: true}, {Name: deploytest.DefaultCorrelationInput}}
 
 	for _, tc := range []struct {
-		name      string
-		options   []deploytest.Option
-		token     string
-		change    func(*Request)
-		wantInput string
-		wantText  []string
+		name        string
+		options     []deploytest.Option
+		token       string
+		change      func(*Request)
+		wantSetting Setting
+		wantText    []string
 	}{
 		{
-			name:      "a wrong token is reported as invalid or expired",
-			options:   []deploytest.Option{deploytest.WithToken("another-token")},
-			wantInput: "github-token",
-			wantText:  []string{`input "github-token" is invalid or expired`, `HTTP 401 "Bad credentials"`, `"acme/shop"`},
+			name:        "a wrong token is reported as invalid or expired",
+			options:     []deploytest.Option{deploytest.WithToken("another-token")},
+			wantSetting: Token,
+			wantText:    []string{`the token is invalid or expired`, `HTTP 401 "Bad credentials"`, `"acme/shop"`},
 		},
 		{
-			name:      "an unknown workflow is reported as not found",
-			change:    func(r *Request) { r.Workflow = "deploy-prod.yml" },
-			wantInput: "workflow",
-			wantText:  []string{`workflow "deploy-prod.yml" was not found in repository "acme/shop"`, `check inputs "workflow" and "repository"`},
+			name:        "an unknown workflow is reported as not found",
+			change:      func(r *Request) { r.Workflow = "deploy-prod.yml" },
+			wantSetting: Workflow,
+			wantText:    []string{`workflow "deploy-prod.yml" was not found in repository "acme/shop"`, "check the workflow's file name or ID"},
 		},
 		{
-			name:      "an unknown repository is reported as not found",
-			change:    func(r *Request) { r.Repo = "shoe" },
-			wantInput: "repository",
-			wantText:  []string{`repository "acme/shoe" was not found`, `check input "repository"`},
+			name:        "an unknown repository is reported as not found",
+			change:      func(r *Request) { r.Repo = "shoe" },
+			wantSetting: Repository,
+			wantText:    []string{`repository "acme/shoe" was not found`, "check the repository's owner/name"},
 		},
 		{
-			name:      "a token without actions write is told what to grant",
-			options:   []deploytest.Option{deploytest.WithFault(notAccessible)},
-			wantInput: "github-token",
-			wantText:  []string{`"actions: write"`, "fine-grained personal access token or a GitHub App token", `"Resource not accessible by integration"`},
+			name:        "a token without actions write is told what to grant",
+			options:     []deploytest.Option{deploytest.WithFault(notAccessible)},
+			wantSetting: Token,
+			wantText:    []string{`"actions: write"`, "fine-grained personal access token or a GitHub App token", `"Resource not accessible by integration"`},
 		},
 		{
-			name:      "a ref that does not exist names workflow-ref",
-			change:    func(r *Request) { r.Ref = "relaese" },
-			wantInput: "workflow-ref",
-			wantText:  []string{`input "workflow-ref": "relaese" is not a branch or tag of "acme/shop"`, `"No ref found for: relaese"`},
+			name:        "a ref that does not exist names workflow-ref",
+			change:      func(r *Request) { r.Ref = "relaese" },
+			wantSetting: Ref,
+			wantText:    []string{`"relaese" is not a branch or tag of "acme/shop"`, `"No ref found for: relaese"`},
 		},
 		{
-			name:      "undeclared inputs name workflow-inputs",
-			change:    func(r *Request) { r.Inputs = map[string]string{"colour": "blue", "size": "xl"} },
-			wantInput: "workflow-inputs",
-			wantText:  []string{`input "workflow-inputs": workflow "deploy-staging.yml" does not declare inputs "colour", "size"`},
+			name:        "undeclared inputs name workflow-inputs",
+			change:      func(r *Request) { r.Inputs = map[string]string{"colour": "blue", "size": "xl"} },
+			wantSetting: WorkflowInputs,
+			wantText:    []string{`workflow "deploy-staging.yml" does not declare inputs "colour", "size"`},
 		},
 		{
-			name:      "an undeclared correlation input names correlation-input",
-			change:    func(r *Request) { r.CorrelationInput = "run_id" },
-			wantInput: "correlation-input",
-			wantText:  []string{`input "correlation-input": workflow "deploy-staging.yml" does not declare an input "run_id"`},
+			name:        "an undeclared correlation input names correlation-input",
+			change:      func(r *Request) { r.CorrelationInput = "run_id" },
+			wantSetting: CorrelationInput,
+			wantText:    []string{`workflow "deploy-staging.yml" does not declare an input "run_id" for the correlation ID`},
 		},
 		{
-			name:      "a missing required input names workflow-inputs",
-			options:   []deploytest.Option{deploytest.WithWorkflows(requiredVersion)},
-			change:    func(r *Request) { r.Inputs = nil },
-			wantInput: "workflow-inputs",
-			wantText:  []string{`"Required input 'version' not provided"`, "add it to workflow-inputs"},
+			name:        "a missing required input names workflow-inputs",
+			options:     []deploytest.Option{deploytest.WithWorkflows(requiredVersion)},
+			change:      func(r *Request) { r.Inputs = nil },
+			wantSetting: WorkflowInputs,
+			wantText:    []string{`"Required input 'version' not provided"`, "add it to the workflow inputs"},
 		},
 		{
-			name:      "a workflow without workflow_dispatch suggests event-type",
-			options:   []deploytest.Option{deploytest.WithWorkflows(noDispatchTrigger)},
-			wantInput: "workflow",
-			wantText:  []string{"has no workflow_dispatch trigger", `"event-type"`},
+			name:        "a disabled workflow is reported as disabled",
+			options:     []deploytest.Option{deploytest.WithWorkflows(disabled)},
+			wantSetting: Workflow,
+			wantText:    []string{`workflow "deploy-staging.yml" in "acme/shop" is disabled`, `"Cannot trigger a 'workflow_dispatch' on a disabled workflow"`, "enable it"},
+		},
+		{
+			name:        "a workflow without workflow_dispatch suggests event-type",
+			options:     []deploytest.Option{deploytest.WithWorkflows(noDispatchTrigger)},
+			wantSetting: Workflow,
+			wantText:    []string{"has no workflow_dispatch trigger", "send a repository_dispatch instead"},
 		},
 		{
 			name: "a token without contents write cannot send a repository_dispatch",
 			options: []deploytest.Option{deploytest.WithFault(deploytest.Fault{Endpoint: deploytest.EndpointRepositoryDispatch,
 				Kind: deploytest.Status, Status: 403, Message: "Resource not accessible by integration"})},
-			change:    func(r *Request) { r.EventType = "deploy-staging" },
-			wantInput: "github-token",
-			wantText:  []string{`"contents: write"`},
+			change:      func(r *Request) { r.EventType = "deploy-staging" },
+			wantSetting: Token,
+			wantText:    []string{`"contents: write"`},
 		},
 		{
 			name: "a client payload with too many keys names client-payload",
@@ -432,8 +510,8 @@ func TestDispatchConfigurationErrors(t *testing.T) {
 				r.EventType = "deploy"
 				r.ClientPayload = json.RawMessage(`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11}`)
 			},
-			wantInput: "client-payload",
-			wantText:  []string{`"event-type" and "client-payload"`, "No more than 10 properties"},
+			wantSetting: EventPayload,
+			wantText:    []string{"check the event type and the client payload", "No more than 10 properties"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -450,9 +528,10 @@ func TestDispatchConfigurationErrors(t *testing.T) {
 				t.Fatalf("Dispatch error = %v, want a configuration error", err)
 			}
 			var config *ConfigError
-			if !errors.As(err, &config) || config.Input != tc.wantInput {
-				t.Errorf("ConfigError.Input = %q, want %q", config.Input, tc.wantInput)
+			if !errors.As(err, &config) || config.Setting != tc.wantSetting {
+				t.Errorf("ConfigError.Setting = %v, want %v", config.Setting, tc.wantSetting)
 			}
+			checkNamesNoInput(t, err)
 			for _, want := range tc.wantText {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q\ndoes not contain %q", err, want)
@@ -609,6 +688,36 @@ func TestRepositoryDispatch(t *testing.T) {
 		if run.WorkflowID != deploytest.DefaultWorkflowID {
 			t.Errorf("Dispatch found a run of workflow %d (%s)", run.WorkflowID, run.Path)
 		}
+		// The workflow is looked up once, and its runs listed by its ID.
+		if n := srv.Count(deploytest.EndpointGetWorkflow); n != 1 {
+			t.Errorf("read the workflow %d times, want once", n)
+		}
+		for _, call := range callsTo(srv, deploytest.EndpointListWorkflowRuns) {
+			if want := "/actions/workflows/4242/runs"; !strings.HasSuffix(call.Path, want) {
+				t.Errorf("listed runs at %s, want the workflow's ID: %s", call.Path, want)
+			}
+		}
+		if n := srv.Count(deploytest.EndpointListRepositoryRuns); n != 0 {
+			t.Errorf("listed every run of the repository %d times", n)
+		}
+	})
+
+	t.Run("refuses a disabled workflow before dispatching", func(t *testing.T) {
+		t.Parallel()
+		wf := deploytest.DeployWorkflow()
+		wf.State = "disabled_inactivity"
+		srv := deploytest.NewServer(t, deploytest.WithWorkflows(wf))
+		c := newTestClient(t, srv)
+		req := Request{Owner: deploytest.DefaultOwner, Repo: deploytest.DefaultRepo, EventType: "deploy", Workflow: "deploy-staging.yml"}
+
+		_, err := c.Dispatch(testContext(t), req)
+		var config *ConfigError
+		if !errors.As(err, &config) || config.Setting != Workflow || !strings.Contains(err.Error(), `is disabled (state "disabled_inactivity")`) {
+			t.Fatalf("Dispatch error = %v, want a ConfigError about the disabled workflow", err)
+		}
+		if n := srv.Count(deploytest.EndpointRepositoryDispatch); n != 0 {
+			t.Errorf("dispatched %d times", n)
+		}
 	})
 
 	t.Run("fails when two workflows answer and none is named", func(t *testing.T) {
@@ -635,6 +744,101 @@ func TestRepositoryDispatch(t *testing.T) {
 		_, err := c.Dispatch(testContext(t), req)
 		if !errors.Is(err, ErrNoRun) || !strings.Contains(err.Error(), `repository_dispatch "deploy-prod"`) {
 			t.Fatalf("Dispatch error = %v, want ErrNoRun naming the event type", err)
+		}
+	})
+}
+
+func TestDispatchNeverTakesARivalRunListedBeforeOurs(t *testing.T) {
+	t.Parallel()
+	// Someone dispatched the same workflow a moment before us; their run
+	// shows in listings at once, ours only after GitHub's listing delay.
+	srv := deploytest.NewServer(t,
+		deploytest.WithDispatchAnswer(deploytest.AnswerNoContent),
+		deploytest.WithListingDelay(300*time.Millisecond),
+		deploytest.WithRival(deploytest.Rival{Earlier: time.Second}))
+	c := newTestClient(t, srv)
+
+	run, err := c.Dispatch(testContext(t), deployRequest())
+	if err == nil {
+		if got, _ := srv.Run(run.ID); got.Actor != deploytest.Actor {
+			t.Fatalf("Dispatch took the run %q dispatched before ours", got.Actor)
+		}
+	}
+	var ambiguous *AmbiguousRunError
+	if !errors.As(err, &ambiguous) {
+		t.Fatalf("Dispatch error = %v, want *AmbiguousRunError: the runs cannot be told apart", err)
+	}
+	for _, r := range srv.Runs() {
+		if !strings.Contains(err.Error(), r.HTMLURL) {
+			t.Errorf("the error does not link run %s:\n%v", r.HTMLURL, err)
+		}
+	}
+}
+
+func TestDispatchWaitsOutRepeated429sWithoutRetryAfter(t *testing.T) {
+	t.Parallel()
+	// A 429 without Retry-After is a rate limit all the same: GitHub asks
+	// for a wait of at least a minute, growing while the limit lasts, and
+	// such waits do not use up the retries meant for server errors.
+	srv := deploytest.NewServer(t, deploytest.WithFault(deploytest.Fault{Endpoint: deploytest.EndpointListWorkflowRuns, Kind: deploytest.TooManyRequests, Times: 7}))
+	c := newTestClient(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 24*time.Hour) // the waits are recorded, not slept
+	defer cancel()
+
+	run, err := c.Dispatch(ctx, deployRequest())
+	if err != nil {
+		t.Fatalf("Dispatch: %v", err)
+	}
+	if runs := srv.Runs(); len(runs) != 1 || runs[0].ID != run.ID {
+		t.Fatalf("Dispatch returned run %d; the server has %+v", run.ID, runs)
+	}
+	waits := c.sleep.recorded()
+	if len(waits) < 7 || waits[0] < time.Minute {
+		t.Fatalf("waits %v, want 7 of at least a minute", waits)
+	}
+	for i := 1; i < 4; i++ {
+		if waits[i] <= waits[i-1] {
+			t.Errorf("waits %v do not grow while the limit lasts", waits)
+		}
+	}
+}
+
+func TestDispatchWaitsForARunThatAnswers404RightAfterTheDispatch(t *testing.T) {
+	t.Parallel()
+	notYet := deploytest.Fault{Endpoint: deploytest.EndpointGetRun, Kind: deploytest.Status, Status: 404, Message: "Not Found"}
+
+	t.Run("for as long as it takes", func(t *testing.T) {
+		t.Parallel()
+		notYet := notYet
+		notYet.Times = 8 // far more than three tries
+		srv := deploytest.NewServer(t, deploytest.WithFault(notYet))
+		c := newTestClient(t, srv)
+
+		run, err := c.Dispatch(testContext(t), deployRequest())
+		if err != nil {
+			t.Fatalf("Dispatch: %v", err)
+		}
+		if runs := srv.Runs(); len(runs) != 1 || runs[0].ID != run.ID || run.Identified != ByRunID {
+			t.Fatalf("Dispatch returned run %d (%v); the server has %+v", run.ID, run.Identified, runs)
+		}
+		if n := srv.Count(deploytest.EndpointGetRun); n != 9 {
+			t.Errorf("read the run %d times, want 9", n)
+		}
+	})
+
+	t.Run("until the deadline", func(t *testing.T) {
+		t.Parallel()
+		srv := deploytest.NewServer(t, deploytest.WithFault(notYet))
+		c := newTestClient(t, srv)
+		ctx, cancel := context.WithTimeout(testContext(t), 200*time.Millisecond)
+		defer cancel()
+
+		_, err := c.Dispatch(ctx, deployRequest())
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "404") {
+			t.Fatalf("Dispatch error = %v, want the deadline, and the 404 it waited out", err)
+		}
+		if n := srv.Count(deploytest.EndpointGetRun); n < 5 {
+			t.Errorf("read the run %d times before the deadline, want many", n)
 		}
 	})
 }

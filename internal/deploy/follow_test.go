@@ -35,7 +35,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // steppedLifecycle spends ten seconds in each status, on a fakeClock.
-var steppedLifecycle = deploytest.Lifecycle{Queued: 10 * time.Second, Waiting: 10 * time.Second, InProgress: 10 * time.Second}
+var steppedLifecycle = deploytest.Lifecycle{
+	Requested: 10 * time.Second, Queued: 10 * time.Second, Pending: 10 * time.Second,
+	Waiting: 10 * time.Second, InProgress: 10 * time.Second,
+}
 
 // statuses collects what Follow reports through onUpdate.
 type statuses struct {
@@ -63,6 +66,8 @@ func TestFollowWaitsUntilTheRunCompletes(t *testing.T) {
 	}{
 		{"and returns a successful run", "success"},
 		{"and returns a failed run without an error", "failure"},
+		{"and returns a run that failed to start", "startup_failure"},
+		{"and returns a run that needs an action", "action_required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -84,11 +89,11 @@ func TestFollowWaitsUntilTheRunCompletes(t *testing.T) {
 			if run.ID != created.ID || run.Status != "completed" || run.Conclusion != tc.conclusion {
 				t.Errorf("Follow returned run %d %s/%s", run.ID, run.Status, run.Conclusion)
 			}
-			want := []string{"queued", "waiting", "in_progress", "completed (" + tc.conclusion + ")"}
+			want := []string{"requested", "queued", "pending", "waiting", "in_progress", "completed (" + tc.conclusion + ")"}
 			if diff := cmp.Diff(want, seen.list()); diff != "" {
 				t.Errorf("updates (-want +got):\n%s", diff)
 			}
-			for _, status := range []string{"is queued", "is waiting", "is in_progress", "is completed (" + tc.conclusion + ")"} {
+			for _, status := range []string{"is requested", "is queued", "is pending", "is waiting", "is in_progress", "is completed (" + tc.conclusion + ")"} {
 				if !strings.Contains(c.logs.text(), status) {
 					t.Errorf("the log does not say the run %s:\n%s", status, c.logs.text())
 				}
@@ -170,10 +175,13 @@ func TestFollowSurvivesTransientFaults(t *testing.T) {
 			wantWait: [2]time.Duration{900 * time.Millisecond, 2200 * time.Millisecond},
 		},
 		{
-			name:     "a secondary rate limit waits for Retry-After",
-			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 1, RetryAfter: time.Second},
-			realWait: 2 * time.Second, // go-github itself holds requests back until then
-			wantWait: [2]time.Duration{time.Second, time.Second},
+			// go-github would hold back the retry made before Retry-After
+			// has passed, and make up an error of its own.
+			name:     "a secondary rate limit waits for Retry-After, and go-github does not hold back the retry",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 1, RetryAfter: time.Minute},
+			skip:     1, // retry at once
+			wantWait: [2]time.Duration{time.Minute, time.Minute},
+			want403:  1,
 		},
 		{
 			name: "a secondary rate limit go-github does not recognise waits for Retry-After",
@@ -198,11 +206,12 @@ func TestFollowSurvivesTransientFaults(t *testing.T) {
 			wantWait: [2]time.Duration{20 * time.Millisecond, 1100 * time.Millisecond},
 		},
 		{
-			name:     "requests go-github holds back until the reset are waited out too",
-			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.PrimaryRateLimit, Skip: 1, Times: 1, ResetAfter: 1500 * time.Millisecond},
-			realWait: 2 * time.Second,
-			skip:     1, // retry at once, into go-github's own limit
-			wantWait: [2]time.Duration{20 * time.Millisecond, 1600 * time.Millisecond},
+			// go-github remembers the reset and would answer the retry
+			// itself, without a request, until then.
+			name:     "a used-up primary rate limit waits for the reset, and go-github does not hold back the retry",
+			fault:    deploytest.Fault{Endpoint: getRun, Kind: deploytest.PrimaryRateLimit, Skip: 1, Times: 1, ResetAfter: time.Hour},
+			skip:     1, // retry at once
+			wantWait: [2]time.Duration{time.Hour - 2*time.Second, time.Hour + 2*time.Second},
 			want403:  1,
 		},
 	} {
@@ -229,8 +238,8 @@ func TestFollowSurvivesTransientFaults(t *testing.T) {
 				t.Errorf("waits %v, want one in %v", c.sleep.recorded(), tc.wantWait)
 			}
 			if tc.skip > 0 {
-				if n := strings.Count(c.logs.text(), "rate limit is used up"); n < 2 {
-					t.Errorf("waited for the rate limit %d times, want 2: once for GitHub, once for go-github's own hold:\n%s", n, c.logs.text())
+				if n := strings.Count(c.logs.text(), "rate limit"); n != 1 {
+					t.Errorf("waited for a rate limit %d times, want once: go-github must not hold back the retry:\n%s", n, c.logs.text())
 				}
 			}
 			if tc.want403 > 0 {
@@ -309,9 +318,10 @@ func TestFollowStopsOnATokenThatStopsWorking(t *testing.T) {
 
 	_, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
 	var config *ConfigError
-	if !errors.As(err, &config) || config.Input != "github-token" {
-		t.Fatalf("Follow error = %v, want a ConfigError about github-token", err)
+	if !errors.As(err, &config) || config.Setting != Token {
+		t.Fatalf("Follow error = %v, want a ConfigError about the token", err)
 	}
+	checkNamesNoInput(t, err)
 	if n := srv.Count(deploytest.EndpointGetRun); n != 2 {
 		t.Errorf("polled %d times, want 2: no retry after a 401", n)
 	}
@@ -355,5 +365,108 @@ func TestDispatchThenFollowThroughThePathPrefix(t *testing.T) {
 	}
 	if run.Conclusion != "success" {
 		t.Errorf("Conclusion = %q", run.Conclusion)
+	}
+}
+
+func TestFollowWaitsOutASecondaryRateLimitWithoutRetryAfter(t *testing.T) {
+	t.Parallel()
+	// GitHub answers some secondary limits without Retry-After; the
+	// X-RateLimit-Reset it sends then names the primary window's reset, an
+	// hour away here. GitHub's documentation asks for a wait of at least a
+	// minute, and the deploy is still running meanwhile.
+	srv := deploytest.NewServer(t,
+		deploytest.WithLifecycle(deploytest.Lifecycle{Queued: 10 * time.Millisecond, InProgress: 20 * time.Millisecond}),
+		deploytest.WithFault(deploytest.Fault{Endpoint: deploytest.EndpointGetRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 2}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+
+	run, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	if run.ID != created.ID || !run.Completed() {
+		t.Errorf("Follow returned run %d, %s; want run %d completed", run.ID, run.Status, created.ID)
+	}
+	if !c.sleep.hasWait(time.Minute, 3*time.Minute) {
+		t.Errorf("waits %v, want one of at least a minute", c.sleep.recorded())
+	}
+	if c.sleep.hasWait(10*time.Minute, 24*time.Hour) {
+		t.Errorf("waits %v: waited for the primary window's reset", c.sleep.recorded())
+	}
+	waits := c.RateLimitWaits()
+	if len(waits) != 2 || waits[1].Until.Sub(waits[1].Start) < 2*time.Minute {
+		t.Errorf("RateLimitWaits = %+v, want two, the second twice as long as the first", waits)
+	}
+	for _, want := range []string{"secondary rate limit was hit without Retry-After", "waiting 1m0s, until " + waits[0].Until.UTC().Format(clockLayout)} {
+		if !strings.Contains(c.logs.text(), want) {
+			t.Errorf("the log does not say %q:\n%s", want, c.logs.text())
+		}
+	}
+}
+
+func TestFollowSaysALongWaitNeedsAnApproval(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithLifecycle(deploytest.Lifecycle{Waiting: time.Hour}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+	c.progressEvery = 5 * time.Millisecond
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	go func() {
+		defer cancel()
+		for ctx.Err() == nil && !strings.Contains(c.logs.text(), "needs an approval") {
+			time.Sleep(time.Millisecond)
+		}
+	}()
+
+	run, err := c.Follow(ctx, deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, nil)
+	if !errors.Is(err, context.Canceled) || run.Status != "waiting" {
+		t.Fatalf("Follow = %s, %v; want the run waiting when the test stops following", run.Status, err)
+	}
+	line := ""
+	for _, l := range strings.Split(c.logs.text(), "\n") {
+		if strings.Contains(l, "needs an approval") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, created.HTMLURL) || !strings.Contains(line, "has been waiting for") {
+		t.Errorf("the approval line %q does not link the run or say how long", line)
+	}
+}
+
+func TestFollowReportsARerunInsteadOfMixingItIn(t *testing.T) {
+	t.Parallel()
+	srv := deploytest.NewServer(t, deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}))
+	created := srv.CreateRun(deploytest.RunSpec{Actor: deploytest.Actor})
+	c := newTestClient(t, srv)
+
+	// Between two polls the run fails and someone re-runs it.
+	once := false
+	run, err := c.Follow(testContext(t), deploytest.DefaultOwner, deploytest.DefaultRepo, created.ID, time.Millisecond, func(r Run) {
+		if once {
+			return
+		}
+		once = true
+		if err := srv.Complete(created.ID, "failure"); err != nil {
+			t.Error(err)
+		}
+		if _, err := srv.Rerun(created.ID); err != nil {
+			t.Error(err)
+		}
+	})
+	var rerun *RerunError
+	if !errors.As(err, &rerun) || !errors.Is(err, ErrRerun) {
+		t.Fatalf("Follow error = %v, want a *RerunError", err)
+	}
+	if run.Attempt != 1 || run.Conclusion != "failure" || rerun.Attempt != 2 {
+		t.Errorf("Follow returned attempt %d (%s), re-run attempt %d; want attempt 1 as it ended (failure), and attempt 2", run.Attempt, run.Conclusion, rerun.Attempt)
+	}
+	for _, want := range []string{"attempt 1 ended failure", "attempt 2"} {
+		if !strings.Contains(err.Error(), want) || !strings.Contains(c.logs.text(), want) {
+			t.Errorf("neither the error nor the log may lack %q:\n%v\n%s", want, err, c.logs.text())
+		}
+	}
+	if n := srv.Count(deploytest.EndpointGetRunAttempt); n != 1 {
+		t.Errorf("read the followed attempt %d times, want once", n)
 	}
 }

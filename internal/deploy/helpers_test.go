@@ -12,6 +12,24 @@ import (
 
 const testToken = "ghs_s3cr3tT0kenValue"
 
+// testGrace is the discovery grace of test clients: longer than the
+// stand-in's listing delays that tests expect to be covered.
+const testGrace = 500 * time.Millisecond
+
+// actionInputs are the names of the action's inputs, which this package
+// must never use: the caller knows where a setting came from.
+var actionInputs = []string{"github-token", "workflow-ref", "workflow-inputs", "correlation-input", "client-payload", "event-type", "deploy-timeout", "repository\""}
+
+// checkNamesNoInput fails the test if err's message names an action input.
+func checkNamesNoInput(t *testing.T, err error) {
+	t.Helper()
+	for _, name := range actionInputs {
+		if strings.Contains(err.Error(), name) {
+			t.Errorf("the error names the action input %q: %v", name, err)
+		}
+	}
+}
+
 // logRecorder collects the client's progress lines.
 type logRecorder struct {
 	mu    sync.Mutex
@@ -87,13 +105,13 @@ func newTestClient(t *testing.T, srv *deploytest.Server, opts ...Option) testCli
 		WithSleep(sl.sleep),
 		WithDiscoveryInterval(5 * time.Millisecond),
 		WithDiscoveryTimeout(5 * time.Second),
+		WithDiscoveryGrace(testGrace),
 	}
 	c, err := New(testToken, srv.URL, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	c.rateLimitMargin = 20 * time.Millisecond
-	c.correlationWait = 50 * time.Millisecond
 	t.Cleanup(func() {
 		if strings.Contains(logs.text(), testToken) {
 			t.Errorf("the token leaked into the log:\n%s", logs.text())
@@ -104,8 +122,9 @@ func newTestClient(t *testing.T, srv *deploytest.Server, opts ...Option) testCli
 
 func testContext(t *testing.T) context.Context {
 	t.Helper()
-	// Long enough for the recorded (not slept) waits of a rate limit.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// Long enough for the recorded (not slept) waits of a rate limit, up
+	// to a primary reset an hour away.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -20,7 +20,10 @@ const (
 	EndpointListRepositoryRuns Endpoint = "GET /repos/{owner}/{repo}/actions/runs"
 	EndpointListWorkflowRuns   Endpoint = "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"
 	EndpointGetRun             Endpoint = "GET /repos/{owner}/{repo}/actions/runs/{run_id}"
+	EndpointGetRunAttempt      Endpoint = "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}"
 	EndpointListJobs           Endpoint = "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
+	EndpointListAttemptJobs    Endpoint = "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs"
+	EndpointGetUser            Endpoint = "GET /user"
 	EndpointCancelRun          Endpoint = "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
 )
 
@@ -30,10 +33,12 @@ type FaultKind int
 const (
 	// ServerError answers Status (default 502) with a GitHub-like body.
 	ServerError FaultKind = iota
-	// TooManyRequests answers 429 with Retry-After.
+	// TooManyRequests answers 429, with Retry-After when RetryAfter is set.
 	TooManyRequests
 	// SecondaryRateLimit answers 403 "You have exceeded a secondary rate
-	// limit" with Retry-After, as GitHub does.
+	// limit", with Retry-After when RetryAfter is set. GitHub does not always
+	// send it; X-RateLimit-Reset then still names the primary window's
+	// reset, which has nothing to do with the secondary limit.
 	SecondaryRateLimit
 	// PrimaryRateLimit answers Status (default 403) "API rate limit
 	// exceeded" with X-RateLimit-Remaining: 0 and X-RateLimit-Reset.
@@ -97,7 +102,7 @@ func (s *Server) takeFault(endpoint Endpoint) *Fault {
 
 // serveFault answers w as f says and returns the status sent (0 when the
 // connection was dropped).
-func (s *Server) serveFault(w http.ResponseWriter, f *Fault) int {
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault) int {
 	for k, vs := range f.Header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
@@ -118,15 +123,9 @@ func (s *Server) serveFault(w http.ResponseWriter, f *Fault) int {
 		}
 		return 0
 	case TooManyRequests:
-		if f.RetryAfter == 0 {
-			w.Header().Set("Retry-After", "1")
-		}
-		return s.writeError(w, http.StatusTooManyRequests, or(f.Message, "Too many requests"), "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api")
+		return s.writeError(w, r, http.StatusTooManyRequests, or(f.Message, "Too many requests"), "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api")
 	case SecondaryRateLimit:
-		if f.RetryAfter == 0 {
-			w.Header().Set("Retry-After", "1")
-		}
-		return s.writeError(w, http.StatusForbidden,
+		return s.writeError(w, r, http.StatusForbidden,
 			or(f.Message, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."),
 			"https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
 	case PrimaryRateLimit:
@@ -136,14 +135,14 @@ func (s *Server) serveFault(w http.ResponseWriter, f *Fault) int {
 		w.Header().Set("X-RateLimit-Used", "5000")
 		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
 		w.Header().Set("X-RateLimit-Resource", "core")
-		return s.writeError(w, orInt(f.Status, http.StatusForbidden),
+		return s.writeError(w, r, orInt(f.Status, http.StatusForbidden),
 			or(f.Message, "API rate limit exceeded for installation ID 1."),
 			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-rate-limits")
 	case Status:
-		return s.writeError(w, orInt(f.Status, http.StatusInternalServerError), f.Message, "https://docs.github.com/rest")
+		return s.writeError(w, r, orInt(f.Status, http.StatusInternalServerError), f.Message, "https://docs.github.com/rest")
 	default:
 		status := orInt(f.Status, http.StatusBadGateway)
-		return s.writeError(w, status, or(f.Message, fmt.Sprintf("Server Error (%d)", status)), "")
+		return s.writeError(w, r, status, or(f.Message, fmt.Sprintf("Server Error (%d)", status)), "")
 	}
 }
 

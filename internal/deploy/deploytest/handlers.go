@@ -27,22 +27,26 @@ const docsBase = "https://docs.github.com/rest"
 // the answer leaves, so a client never sees an answer its call lacks.
 type statusRecorder struct {
 	http.ResponseWriter
-	note func(status int)
-	sent bool
+	note   func(status int, answer []byte)
+	status int
+	body   []byte
 }
 
 func (w *statusRecorder) WriteHeader(status int) {
-	if !w.sent {
-		w.sent = true
-		w.note(status)
+	if w.status == 0 {
+		w.status = status
+		w.note(status, nil)
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
+// Write notes the body before it leaves; handlers write it in one piece.
 func (w *statusRecorder) Write(b []byte) (int, error) {
-	if !w.sent {
+	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	w.body = append(w.body, b...)
+	w.note(w.status, w.body)
 	return w.ResponseWriter.Write(b)
 }
 
@@ -66,8 +70,11 @@ func (s *Server) handler() http.Handler {
 		EndpointListRepositoryRuns: s.listRuns,
 		EndpointListWorkflowRuns:   s.listRuns,
 		EndpointGetRun:             s.getRun,
+		EndpointGetRunAttempt:      s.getRunAttempt,
 		EndpointListJobs:           s.listJobs,
+		EndpointListAttemptJobs:    s.listAttemptJobs,
 		EndpointCancelRun:          s.cancelRun,
+		EndpointGetUser:            s.getUser,
 	}
 	for endpoint, h := range routes {
 		mux.Handle(string(endpoint), s.route(endpoint, h))
@@ -94,13 +101,16 @@ func (s *Server) handler() http.Handler {
 			Body:     body,
 		})
 		s.mu.Unlock()
-		rec := &statusRecorder{ResponseWriter: w, note: func(status int) {
+		rec := &statusRecorder{ResponseWriter: w, note: func(status int, answer []byte) {
 			s.mu.Lock()
 			s.calls[index].Status = status
+			s.calls[index].Answer = bytes.Clone(answer)
 			s.mu.Unlock()
 		}}
+		// GitHub's clock, which clients read to compare created_at with.
+		rec.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 		if pattern == "" {
-			s.writeError(rec, http.StatusNotFound, "Not Found", docsBase)
+			s.writeError(rec, r, http.StatusNotFound, "Not Found", docsBase)
 			return
 		}
 		mux.ServeHTTP(rec, r)
@@ -114,20 +124,21 @@ func (s *Server) route(endpoint Endpoint, h http.HandlerFunc) http.Handler {
 		if s.token != "" {
 			auth := r.Header.Get("Authorization")
 			if auth != "Bearer "+s.token && auth != "token "+s.token {
-				s.writeError(w, http.StatusUnauthorized, "Bad credentials", docsBase)
+				s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", docsBase)
 				return
 			}
 		}
 		// Owner and repository names are not case sensitive on GitHub.
-		if !strings.EqualFold(r.PathValue("owner"), s.owner) || !strings.EqualFold(r.PathValue("repo"), s.repo) {
-			s.writeError(w, http.StatusNotFound, "Not Found", docsBase)
+		if strings.Contains(string(endpoint), "{owner}") &&
+			(!strings.EqualFold(r.PathValue("owner"), s.owner) || !strings.EqualFold(r.PathValue("repo"), s.repo)) {
+			s.writeError(w, r, http.StatusNotFound, "Not Found", docsBase)
 			return
 		}
 		if f := s.takeFault(endpoint); f != nil {
 			if f.AfterHandling {
 				h(httptest.NewRecorder(), r)
 			}
-			s.serveFault(w, f)
+			s.serveFault(w, r, f)
 			return
 		}
 		h(w, r)
@@ -154,24 +165,65 @@ func (s *Server) rateHeaders(w http.ResponseWriter, counts bool) {
 	h.Set("X-RateLimit-Resource", "core")
 }
 
-func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) int {
+// writeJSON answers v as JSON. A 200 to a GET carries an ETag, and a
+// request whose If-None-Match holds it gets 304 Not Modified, which does
+// not count against the rate limit, like on GitHub.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) int {
+	body, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("deploytest: encoding an answer: %v", err))
+	}
+	if r.Method == http.MethodGet && status == http.StatusOK {
+		sum := sha256.Sum256(body)
+		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
+		if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
+			s.rateHeaders(w, false)
+			w.WriteHeader(http.StatusNotModified)
+			return http.StatusNotModified
+		}
+	}
 	s.rateHeaders(w, true)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	w.Write(append(body, '\n'))
 	return status
 }
 
-func (s *Server) writeError(w http.ResponseWriter, status int, message, docs string) int {
+func (s *Server) writeNoContent(w http.ResponseWriter) {
+	s.rateHeaders(w, true)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, message, docs string) int {
 	body := map[string]string{"message": message, "status": strconv.Itoa(status)}
 	if docs != "" {
 		body["documentation_url"] = docs
 	}
-	return s.writeJSON(w, status, body)
+	return s.writeJSON(w, r, status, body)
 }
 
 func (s *Server) getRepository(w http.ResponseWriter, r *http.Request) {
-	s.writeJSON(w, http.StatusOK, s.repoJSON())
+	s.writeJSON(w, r, http.StatusOK, s.fullRepoJSON())
+}
+
+// getUser answers GET /user: the user a personal access token belongs to
+// (WithUserToken), or 403 for an installation token, which has none.
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	if !s.userToken {
+		s.writeError(w, r, http.StatusForbidden, "Resource not accessible by integration", docsBase+"/users/users#get-the-authenticated-user")
+		return
+	}
+	user := s.actorJSON(Actor)
+	for k, v := range map[string]any{
+		"name": nil, "company": nil, "blog": "", "location": nil, "email": nil, "hireable": nil, "bio": nil,
+		"public_repos": 2, "public_gists": 0, "followers": 0, "following": 0,
+		"created_at": "2024-01-02T03:04:05Z", "updated_at": "2024-01-02T03:04:05Z",
+	} {
+		user[k] = v
+	}
+	s.writeJSON(w, r, http.StatusOK, user)
 }
 
 // getRef answers GET /repos/{owner}/{repo}/git/ref/heads/NAME and
@@ -180,13 +232,18 @@ func (s *Server) getRef(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
 	kind, name, ok := strings.Cut(ref, "/")
 	if _, known := s.hasRef(name); !ok || (kind != "heads" && kind != "tags") || !known {
-		s.writeError(w, http.StatusNotFound, "Not Found", docsBase+"/git/refs#get-a-reference")
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docsBase+"/git/refs#get-a-reference")
 		return
 	}
-	s.writeJSON(w, http.StatusOK, map[string]any{
-		"ref":    "refs/" + ref,
-		"url":    fmt.Sprintf("%s/repos/%s/git/refs/%s", s.apiURL(), s.FullName(), ref),
-		"object": map[string]any{"type": "commit", "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+	s.writeJSON(w, r, http.StatusOK, map[string]any{
+		"ref":     "refs/" + ref,
+		"node_id": "REF_kwDOAJy2KbFyZWZzL2hlYWRzL21haW4",
+		"url":     fmt.Sprintf("%s/repos/%s/git/refs/%s", s.apiURL(), s.FullName(), ref),
+		"object": map[string]any{
+			"type": "commit",
+			"sha":  "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+			"url":  fmt.Sprintf("%s/repos/%s/git/commits/6dcb09b5b57875f334f61aebed695e2e4193db5e", s.apiURL(), s.FullName()),
+		},
 	})
 }
 
@@ -196,7 +253,7 @@ func (s *Server) workflowJSON(wf *Workflow) map[string]any {
 		"node_id":    fmt.Sprintf("W_kwDO%d", wf.ID),
 		"name":       wf.Name,
 		"path":       wf.Path,
-		"state":      "active",
+		"state":      wf.state(),
 		"created_at": "2024-01-02T03:04:05Z",
 		"updated_at": "2024-01-02T03:04:05Z",
 		"url":        fmt.Sprintf("%s/repos/%s/actions/workflows/%d", s.apiURL(), s.FullName(), wf.ID),
@@ -208,10 +265,10 @@ func (s *Server) workflowJSON(wf *Workflow) map[string]any {
 func (s *Server) getWorkflow(w http.ResponseWriter, r *http.Request) {
 	wf := s.workflowByKey(r.PathValue("workflow_id"))
 	if wf == nil {
-		s.writeError(w, http.StatusNotFound, "Not Found", docsBase+"/actions/workflows#get-a-workflow")
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docsBase+"/actions/workflows#get-a-workflow")
 		return
 	}
-	s.writeJSON(w, http.StatusOK, s.workflowJSON(wf))
+	s.writeJSON(w, r, http.StatusOK, s.workflowJSON(wf))
 }
 
 const dispatchDocs = docsBase + "/actions/workflows#create-a-workflow-dispatch-event"
@@ -219,12 +276,12 @@ const dispatchDocs = docsBase + "/actions/workflows#create-a-workflow-dispatch-e
 func (s *Server) workflowDispatch(w http.ResponseWriter, r *http.Request) {
 	wf := s.workflowByKey(r.PathValue("workflow_id"))
 	if wf == nil {
-		s.writeError(w, http.StatusNotFound, "Not Found", dispatchDocs)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", dispatchDocs)
 		return
 	}
 	var fields map[string]json.RawMessage
 	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
-		s.writeError(w, http.StatusBadRequest, "Problems parsing JSON", dispatchDocs)
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", dispatchDocs)
 		return
 	}
 	permitted := []string{"ref", "inputs"}
@@ -237,7 +294,7 @@ func (s *Server) workflowDispatch(w http.ResponseWriter, r *http.Request) {
 			if s.answer == AnswerRejectRunDetailsBadRequest {
 				status = http.StatusBadRequest
 			}
-			s.writeError(w, status, fmt.Sprintf("Invalid request.\n\n%q is not a permitted key.", key), dispatchDocs)
+			s.writeError(w, r, status, fmt.Sprintf("Invalid request.\n\n%q is not a permitted key.", key), dispatchDocs)
 			return
 		}
 	}
@@ -248,25 +305,29 @@ func (s *Server) workflowDispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, _ := json.Marshal(fields)
 	if err := json.Unmarshal(raw, &body); err != nil {
-		s.writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n"+err.Error(), dispatchDocs)
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Invalid request.\n\n"+err.Error(), dispatchDocs)
 		return
 	}
 	if body.Ref == nil {
-		s.writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.", dispatchDocs)
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.", dispatchDocs)
 		return
 	}
 	branch, ok := s.hasRef(*body.Ref)
 	if !ok {
-		s.writeError(w, http.StatusUnprocessableEntity, "No ref found for: "+*body.Ref, dispatchDocs)
+		s.writeError(w, r, http.StatusUnprocessableEntity, "No ref found for: "+*body.Ref, dispatchDocs)
+		return
+	}
+	if wf.state() != "active" {
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Cannot trigger a 'workflow_dispatch' on a disabled workflow", dispatchDocs)
 		return
 	}
 	if !wf.WorkflowDispatch {
-		s.writeError(w, http.StatusUnprocessableEntity, "Workflow does not have 'workflow_dispatch' trigger", dispatchDocs)
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Workflow does not have 'workflow_dispatch' trigger", dispatchDocs)
 		return
 	}
 	inputs, problem := checkInputs(wf.Inputs, body.Inputs)
 	if problem != "" {
-		s.writeError(w, http.StatusUnprocessableEntity, problem, dispatchDocs)
+		s.writeError(w, r, http.StatusUnprocessableEntity, problem, dispatchDocs)
 		return
 	}
 
@@ -274,9 +335,9 @@ func (s *Server) workflowDispatch(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	ours := s.newRun(*wf, "workflow_dispatch", branch, Actor, inputs, nil, now, s.lifecycle)
 	created := []*runState{ours}
-	if s.rival {
+	if s.rival != nil {
 		rivalInputs, _ := checkInputs(wf.Inputs, nil)
-		created = append(created, s.newRun(*wf, "workflow_dispatch", branch, RivalActor, rivalInputs, nil, now, s.lifecycle))
+		created = append(created, s.newRival(*wf, "workflow_dispatch", branch, rivalInputs, nil, now))
 	}
 	runs := make([]Run, len(created))
 	for i, c := range created {
@@ -286,16 +347,17 @@ func (s *Server) workflowDispatch(w http.ResponseWriter, r *http.Request) {
 	s.dispatched(runs)
 
 	if body.ReturnRunDetails && s.answer == AnswerRunDetails {
-		s.writeJSON(w, http.StatusOK, map[string]any{
+		s.writeJSON(w, r, http.StatusOK, map[string]any{
 			"workflow_run_id": ours.id,
 			"run_url":         fmt.Sprintf("%s/repos/%s/actions/runs/%d", s.apiURL(), s.FullName(), ours.id),
 			"html_url":        runs[0].HTMLURL,
 		})
 		return
 	}
-	s.rateHeaders(w, true)
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w)
 }
+
+func (wf *Workflow) state() string { return or(wf.State, "active") }
 
 // checkInputs validates dispatch inputs against the declared ones, as GitHub
 // does, and fills in defaults.
@@ -345,21 +407,21 @@ func (s *Server) repositoryDispatch(w http.ResponseWriter, r *http.Request) {
 		ClientPayload json.RawMessage `json:"client_payload"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		s.writeError(w, http.StatusBadRequest, "Problems parsing JSON", docs)
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docs)
 		return
 	}
 	if body.EventType == nil || *body.EventType == "" {
-		s.writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"event_type\" wasn't supplied.", docs)
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Invalid request.\n\n\"event_type\" wasn't supplied.", docs)
 		return
 	}
 	var payload map[string]any
 	if len(body.ClientPayload) > 0 && string(body.ClientPayload) != "null" {
 		if err := json.Unmarshal(body.ClientPayload, &payload); err != nil {
-			s.writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'properties/client_payload', "+string(body.ClientPayload)+" is not an object.", docs)
+			s.writeError(w, r, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'properties/client_payload', "+string(body.ClientPayload)+" is not an object.", docs)
 			return
 		}
 		if len(payload) > 10 {
-			s.writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Invalid request.\n\nNo more than 10 properties are allowed; %d were supplied.", len(payload)), docs)
+			s.writeError(w, r, http.StatusUnprocessableEntity, fmt.Sprintf("Invalid request.\n\nNo more than 10 properties are allowed; %d were supplied.", len(payload)), docs)
 			return
 		}
 	}
@@ -368,47 +430,46 @@ func (s *Server) repositoryDispatch(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	var runs []Run
 	for _, wf := range s.workflows {
-		if !wf.RepositoryDispatch || (len(wf.EventTypes) > 0 && !slices.Contains(wf.EventTypes, *body.EventType)) {
+		if !wf.RepositoryDispatch || wf.state() != "active" || (len(wf.EventTypes) > 0 && !slices.Contains(wf.EventTypes, *body.EventType)) {
 			continue
 		}
 		runs = append(runs, s.snapshot(s.newRun(wf, "repository_dispatch", s.defaultBranch, Actor, nil, payload, now, s.lifecycle)))
-		if s.rival {
-			runs = append(runs, s.snapshot(s.newRun(wf, "repository_dispatch", s.defaultBranch, RivalActor, nil, map[string]any{}, now, s.lifecycle)))
+		if s.rival != nil {
+			runs = append(runs, s.snapshot(s.newRival(wf, "repository_dispatch", s.defaultBranch, nil, map[string]any{}, now)))
 		}
 	}
 	s.mu.Unlock()
 	s.dispatched(runs)
-	s.rateHeaders(w, true)
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w)
 }
 
-// listRuns serves both run listings with GitHub's filters and paging.
+// listRuns serves both run listings with GitHub's filters and paging,
+// newest first.
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	var wf *Workflow
 	if key := r.PathValue("workflow_id"); key != "" {
 		if wf = s.workflowByKey(key); wf == nil {
-			s.writeError(w, http.StatusNotFound, "Not Found", docsBase+"/actions/workflow-runs#list-workflow-runs-for-a-workflow")
+			s.writeError(w, r, http.StatusNotFound, "Not Found", docsBase+"/actions/workflow-runs#list-workflow-runs-for-a-workflow")
 			return
 		}
 	}
 	q := r.URL.Query()
 	created, err := parseCreated(q.Get("created"))
 	if err != nil {
-		s.writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n"+err.Error(), docsBase)
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Invalid request.\n\n"+err.Error(), docsBase)
 		return
 	}
 	page, perPage, ok := paging(q)
 	if !ok {
-		s.writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\npage and per_page must be positive integers.", docsBase)
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Invalid request.\n\npage and per_page must be positive integers.", docsBase)
 		return
 	}
 
 	s.mu.Lock()
 	now := s.now()
-	var matched []runJSON
-	for i := len(s.runs) - 1; i >= 0; i-- { // newest first
-		run := s.runs[i]
-		p := run.phase(now)
+	var matched []*runState
+	for _, run := range s.runs {
+		p := run.current().phase(now)
 		switch {
 		case run.deleted, now.Before(run.visibleAt):
 		case wf != nil && run.workflow.ID != wf.ID:
@@ -418,16 +479,26 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		case q.Get("status") != "" && p.Status != q.Get("status") && p.Conclusion != q.Get("status"):
 		case !created(run.createdAt.Truncate(time.Second)):
 		default:
-			matched = append(matched, s.runJSON(run, now))
+			matched = append(matched, run)
 		}
+	}
+	slices.SortStableFunc(matched, func(a, b *runState) int {
+		if c := b.createdAt.Compare(a.createdAt); c != 0 {
+			return c
+		}
+		return int(b.id - a.id)
+	})
+	from, to := pageBounds(len(matched), page, perPage)
+	list := make([]map[string]any, 0, to-from)
+	for _, run := range matched[from:to] {
+		list = append(list, s.runJSON(run, 0, now))
 	}
 	s.mu.Unlock()
 
-	from, to := pageBounds(len(matched), page, perPage)
 	setLink(w, r, page, perPage, len(matched))
-	s.writeJSON(w, http.StatusOK, map[string]any{
+	s.writeJSON(w, r, http.StatusOK, map[string]any{
 		"total_count":   len(matched),
-		"workflow_runs": append([]runJSON{}, matched[from:to]...),
+		"workflow_runs": list,
 	})
 }
 
@@ -540,8 +611,22 @@ func (s *Server) runFromPath(w http.ResponseWriter, r *http.Request) (*runState,
 			return run, true
 		}
 	}
-	s.writeError(w, http.StatusNotFound, "Not Found", docsBase+"/actions/workflow-runs#get-a-workflow-run")
+	s.writeError(w, r, http.StatusNotFound, "Not Found", docsBase+"/actions/workflow-runs#get-a-workflow-run")
 	return nil, false
+}
+
+// attemptFromPath reads {attempt_number}, answering 404 for an attempt the
+// run has not had.
+func (s *Server) attemptFromPath(w http.ResponseWriter, r *http.Request, run *runState) (*attemptState, bool) {
+	n, err := strconv.Atoi(r.PathValue("attempt_number"))
+	s.mu.Lock()
+	a := run.attempt(n)
+	s.mu.Unlock()
+	if err != nil || a == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docsBase+"/actions/workflow-runs#get-a-workflow-run-attempt")
+		return nil, false
+	}
+	return a, true
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
@@ -550,41 +635,77 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	body, _ := json.Marshal(s.runJSON(run, s.now()))
+	body := s.runJSON(run, 0, s.now())
 	s.mu.Unlock()
-	sum := sha256.Sum256(body)
-	etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
-	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
-		s.rateHeaders(w, false)
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	s.rateHeaders(w, true)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	w.Write(append(body, '\n'))
+	s.writeJSON(w, r, http.StatusOK, body)
 }
 
+func (s *Server) getRunAttempt(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.runFromPath(w, r)
+	if !ok {
+		return
+	}
+	a, ok := s.attemptFromPath(w, r, run)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	body := s.runJSON(run, a.number, s.now())
+	s.mu.Unlock()
+	s.writeJSON(w, r, http.StatusOK, body)
+}
+
+// listJobs serves the jobs of a run: of its latest attempt, or with
+// filter=all of every attempt, like GitHub.
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	run, ok := s.runFromPath(w, r)
 	if !ok {
 		return
 	}
-	page, perPage, ok := paging(r.URL.Query())
-	if !ok {
-		s.writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\npage and per_page must be positive integers.", docsBase)
+	filter := or(r.URL.Query().Get("filter"), "latest")
+	if filter != "latest" && filter != "all" {
+		s.writeError(w, r, http.StatusUnprocessableEntity, fmt.Sprintf("Invalid request.\n\n%q is not a member of enum: latest, all.", filter), docsBase)
 		return
 	}
 	s.mu.Lock()
-	jobs := s.jobsJSON(run, s.now())
+	attempts := []*attemptState{run.current()}
+	if filter == "all" {
+		attempts = run.attempts
+	}
+	var jobs []map[string]any
+	for _, a := range attempts {
+		jobs = append(jobs, s.jobsJSON(run, a, s.now())...)
+	}
 	s.mu.Unlock()
+	s.writeJobs(w, r, jobs)
+}
+
+func (s *Server) listAttemptJobs(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.runFromPath(w, r)
+	if !ok {
+		return
+	}
+	a, ok := s.attemptFromPath(w, r, run)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	jobs := s.jobsJSON(run, a, s.now())
+	s.mu.Unlock()
+	s.writeJobs(w, r, jobs)
+}
+
+func (s *Server) writeJobs(w http.ResponseWriter, r *http.Request, jobs []map[string]any) {
+	page, perPage, ok := paging(r.URL.Query())
+	if !ok {
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Invalid request.\n\npage and per_page must be positive integers.", docsBase)
+		return
+	}
 	from, to := pageBounds(len(jobs), page, perPage)
 	setLink(w, r, page, perPage, len(jobs))
-	s.writeJSON(w, http.StatusOK, map[string]any{
+	s.writeJSON(w, r, http.StatusOK, map[string]any{
 		"total_count": len(jobs),
-		"jobs":        append([]jobJSON{}, jobs[from:to]...),
+		"jobs":        append([]map[string]any{}, jobs[from:to]...),
 	})
 }
 
@@ -595,14 +716,15 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	now := s.now()
-	completed := run.phase(now).Status == "completed"
+	a := run.current()
+	completed := a.phase(now).Status == "completed"
 	if !completed {
-		run.forcedEnd, run.forcedConc = now, "cancelled"
+		a.forcedEnd, a.forcedConc = now, "cancelled"
 	}
 	s.mu.Unlock()
 	if completed {
-		s.writeError(w, http.StatusConflict, "Cannot cancel a workflow run that is completed.", docsBase+"/actions/workflow-runs#cancel-a-workflow-run")
+		s.writeError(w, r, http.StatusConflict, "Cannot cancel a workflow run that is completed.", docsBase+"/actions/workflow-runs#cancel-a-workflow-run")
 		return
 	}
-	s.writeJSON(w, http.StatusAccepted, map[string]any{})
+	s.writeJSON(w, r, http.StatusAccepted, map[string]any{})
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -12,6 +13,7 @@ import (
 type Run struct {
 	ID            int64
 	Number        int
+	Attempt       int
 	WorkflowID    int64
 	WorkflowPath  string
 	Event         string
@@ -40,21 +42,39 @@ type RunSpec struct {
 }
 
 type runState struct {
-	id         int64
+	id        int64
+	number    int
+	workflow  Workflow
+	event     string
+	branch    string
+	title     string
+	actor     string
+	inputs    map[string]string
+	payload   map[string]any
+	createdAt time.Time
+	visibleAt time.Time
+	deleted   bool
+	// attempts holds attempt 1 first; the last one is the run's current
+	// state.
+	attempts []*attemptState
+}
+
+// attemptState is one execution of a run: the first, or a re-run.
+type attemptState struct {
 	number     int
-	workflow   Workflow
-	event      string
-	branch     string
-	title      string
-	actor      string
-	inputs     map[string]string
-	payload    map[string]any
-	createdAt  time.Time
-	visibleAt  time.Time
+	startedAt  time.Time
 	life       Lifecycle
 	forcedEnd  time.Time // set by Complete and cancel
 	forcedConc string
-	deleted    bool
+}
+
+func (r *runState) current() *attemptState { return r.attempts[len(r.attempts)-1] }
+
+func (r *runState) attempt(n int) *attemptState {
+	if n < 1 || n > len(r.attempts) {
+		return nil
+	}
+	return r.attempts[n-1]
 }
 
 type runPhase struct {
@@ -65,24 +85,31 @@ type runPhase struct {
 	CompletedAt  time.Time
 }
 
-// phase works out where the run is in its lifecycle at now.
-func (r *runState) phase(now time.Time) runPhase {
-	queuedEnd := r.createdAt.Add(r.life.Queued)
-	waitingEnd := queuedEnd.Add(r.life.Waiting)
-	end, conclusion := time.Time{}, or(r.life.Conclusion, "success")
-	if !r.life.Manual {
-		end = waitingEnd.Add(r.life.InProgress)
+// phase works out where the attempt is in its lifecycle at now.
+func (a *attemptState) phase(now time.Time) runPhase {
+	l := a.life
+	requestedEnd := a.startedAt.Add(l.Requested)
+	queuedEnd := requestedEnd.Add(l.Queued)
+	pendingEnd := queuedEnd.Add(l.Pending)
+	waitingEnd := pendingEnd.Add(l.Waiting)
+	end, conclusion := time.Time{}, or(l.Conclusion, "success")
+	if !l.Manual {
+		end = waitingEnd.Add(l.InProgress)
 	}
-	if !r.forcedEnd.IsZero() && (end.IsZero() || r.forcedEnd.Before(end)) {
-		end, conclusion = r.forcedEnd, r.forcedConc
+	if !a.forcedEnd.IsZero() && (end.IsZero() || a.forcedEnd.Before(end)) {
+		end, conclusion = a.forcedEnd, a.forcedConc
 	}
 	switch {
 	case !end.IsZero() && !now.Before(end):
 		return runPhase{Status: "completed", Conclusion: conclusion, UpdatedAt: end, InProgressAt: minTime(waitingEnd, end), CompletedAt: end}
+	case now.Before(requestedEnd):
+		return runPhase{Status: "requested", UpdatedAt: a.startedAt}
 	case now.Before(queuedEnd):
-		return runPhase{Status: "queued", UpdatedAt: r.createdAt}
+		return runPhase{Status: "queued", UpdatedAt: requestedEnd}
+	case now.Before(pendingEnd):
+		return runPhase{Status: "pending", UpdatedAt: queuedEnd}
 	case now.Before(waitingEnd):
-		return runPhase{Status: "waiting", UpdatedAt: queuedEnd}
+		return runPhase{Status: "waiting", UpdatedAt: pendingEnd}
 	default:
 		return runPhase{Status: "in_progress", UpdatedAt: waitingEnd, InProgressAt: waitingEnd}
 	}
@@ -102,10 +129,11 @@ func (s *Server) htmlURL(r *runState) string {
 func (s *Server) apiURL() string { return s.URL + "/api/v3" }
 
 func (s *Server) snapshot(r *runState) Run {
-	p := r.phase(s.now())
+	p := r.current().phase(s.now())
 	return Run{
 		ID:            r.id,
 		Number:        r.number,
+		Attempt:       r.current().number,
 		WorkflowID:    r.workflow.ID,
 		WorkflowPath:  r.workflow.Path,
 		Event:         r.event,
@@ -134,12 +162,21 @@ func (s *Server) newRun(w Workflow, event, branch, actor string, inputs map[stri
 		payload:   payload,
 		createdAt: created,
 		visibleAt: created.Add(s.listingDelay),
-		life:      life,
+		attempts:  []*attemptState{{number: 1, startedAt: created, life: life}},
 	}
 	r.title = runName(w, event, inputs, payload)
 	s.nextRunID += 7 // run IDs on GitHub are far from consecutive
 	s.nextNumber++
 	s.runs = append(s.runs, r)
+	return r
+}
+
+// newRival records the rival run of a dispatch at now; the caller holds s.mu.
+func (s *Server) newRival(w Workflow, event, branch string, inputs map[string]string, payload map[string]any, now time.Time) *runState {
+	r := s.newRun(w, event, branch, or(s.rival.Actor, RivalActor), inputs, payload, now.Add(-s.rival.Earlier), s.lifecycle)
+	if !s.rival.sameListingDelay {
+		r.visibleAt = r.createdAt.Add(s.rival.ListingDelay)
+	}
 	return r
 }
 
@@ -219,8 +256,9 @@ func (s *Server) Run(id int64) (Run, bool) {
 	return s.snapshot(r), true
 }
 
-// Complete ends a run now with conclusion ("success", "failure", ...). It
-// fails for an unknown run and for one that has already completed.
+// Complete ends the run's current attempt now with conclusion ("success",
+// "failure", ...). It fails for an unknown run and for one that has
+// already completed.
 func (s *Server) Complete(id int64, conclusion string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -229,11 +267,32 @@ func (s *Server) Complete(id int64, conclusion string) error {
 		return fmt.Errorf("deploytest: no run %d", id)
 	}
 	now := s.now()
-	if r.phase(now).Status == "completed" {
+	a := r.current()
+	if a.phase(now).Status == "completed" {
 		return fmt.Errorf("deploytest: run %d has already completed", id)
 	}
-	r.forcedEnd, r.forcedConc = now, or(conclusion, "success")
+	a.forcedEnd, a.forcedConc = now, or(conclusion, "success")
 	return nil
+}
+
+// Rerun starts the next attempt of a completed run now, as "Re-run all
+// jobs" does: run_attempt goes up by one, the run goes through the
+// Server's lifecycle again, and the earlier attempts stay readable under
+// /attempts/{n}. It fails for an unknown run and for one that has not
+// completed.
+func (s *Server) Rerun(id int64) (Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.findRun(id)
+	if r == nil {
+		return Run{}, fmt.Errorf("deploytest: no run %d", id)
+	}
+	now := s.now()
+	if r.current().phase(now).Status != "completed" {
+		return Run{}, fmt.Errorf("deploytest: run %d has not completed", id)
+	}
+	r.attempts = append(r.attempts, &attemptState{number: len(r.attempts) + 1, startedAt: now, life: s.lifecycle})
+	return s.snapshot(r), nil
 }
 
 // DeleteRun removes a run, as deleting it on GitHub does: it answers 404
@@ -255,202 +314,312 @@ func (s *Server) findRun(id int64) *runState {
 	return nil
 }
 
-// JSON shapes, as documented for the REST API 2022-11-28.
-
-type userJSON struct {
-	Login string `json:"login"`
-	ID    int64  `json:"id"`
-	Type  string `json:"type"`
-}
-
-type repoJSON struct {
-	ID            int64  `json:"id"`
-	NodeID        string `json:"node_id"`
-	Name          string `json:"name"`
-	FullName      string `json:"full_name"`
-	Private       bool   `json:"private"`
-	Owner         any    `json:"owner"`
-	HTMLURL       string `json:"html_url"`
-	URL           string `json:"url"`
-	DefaultBranch string `json:"default_branch,omitempty"`
-}
-
-type runJSON struct {
-	ID              int64    `json:"id"`
-	Name            string   `json:"name"`
-	NodeID          string   `json:"node_id"`
-	HeadBranch      string   `json:"head_branch"`
-	HeadSHA         string   `json:"head_sha"`
-	Path            string   `json:"path"`
-	DisplayTitle    string   `json:"display_title"`
-	RunNumber       int      `json:"run_number"`
-	RunAttempt      int      `json:"run_attempt"`
-	Event           string   `json:"event"`
-	Status          string   `json:"status"`
-	Conclusion      *string  `json:"conclusion"`
-	WorkflowID      int64    `json:"workflow_id"`
-	CheckSuiteID    int64    `json:"check_suite_id"`
-	URL             string   `json:"url"`
-	HTMLURL         string   `json:"html_url"`
-	PullRequests    []any    `json:"pull_requests"`
-	CreatedAt       string   `json:"created_at"`
-	UpdatedAt       string   `json:"updated_at"`
-	RunStartedAt    string   `json:"run_started_at"`
-	Actor           userJSON `json:"actor"`
-	TriggeringActor userJSON `json:"triggering_actor"`
-	JobsURL         string   `json:"jobs_url"`
-	LogsURL         string   `json:"logs_url"`
-	CancelURL       string   `json:"cancel_url"`
-	RerunURL        string   `json:"rerun_url"`
-	WorkflowURL     string   `json:"workflow_url"`
-	Repository      repoJSON `json:"repository"`
-}
-
-type stepJSON struct {
-	Name        string  `json:"name"`
-	Status      string  `json:"status"`
-	Conclusion  *string `json:"conclusion"`
-	Number      int     `json:"number"`
-	StartedAt   *string `json:"started_at"`
-	CompletedAt *string `json:"completed_at"`
-}
-
-type jobJSON struct {
-	ID           int64      `json:"id"`
-	RunID        int64      `json:"run_id"`
-	RunURL       string     `json:"run_url"`
-	RunAttempt   int        `json:"run_attempt"`
-	NodeID       string     `json:"node_id"`
-	HeadSHA      string     `json:"head_sha"`
-	HeadBranch   string     `json:"head_branch"`
-	URL          string     `json:"url"`
-	HTMLURL      string     `json:"html_url"`
-	Status       string     `json:"status"`
-	Conclusion   *string    `json:"conclusion"`
-	CreatedAt    string     `json:"created_at"`
-	StartedAt    string     `json:"started_at"`
-	CompletedAt  *string    `json:"completed_at"`
-	Name         string     `json:"name"`
-	Steps        []stepJSON `json:"steps"`
-	Labels       []string   `json:"labels"`
-	WorkflowName string     `json:"workflow_name"`
-}
+// JSON shapes, with every field GitHub's REST API description marks
+// required (the conformance checks hold the Server to it).
 
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-func timestampPtr(t time.Time) *string {
-	s := timestamp(t)
-	return &s
-}
-
-func strPtr(s string) *string {
+// nullable is a JSON null for an empty string.
+func nullable(s string) any {
 	if s == "" {
 		return nil
 	}
-	return &s
+	return s
+}
+
+func nullableTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamp(t)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func (s *Server) repoJSON() repoJSON {
-	return repoJSON{
-		ID:            1296269,
-		NodeID:        "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
-		Name:          s.repo,
-		FullName:      s.FullName(),
-		Private:       true,
-		Owner:         userJSON{Login: s.owner, ID: 1, Type: "Organization"},
-		HTMLURL:       s.URL + "/" + s.FullName(),
-		URL:           s.apiURL() + "/repos/" + s.FullName(),
-		DefaultBranch: s.defaultBranch,
+// userJSON is a simple-user.
+func (s *Server) userJSON(login string, id int64, kind string) map[string]any {
+	api := s.apiURL() + "/users/" + login
+	return map[string]any{
+		"login":               login,
+		"id":                  id,
+		"node_id":             fmt.Sprintf("U_kgDO%d", id),
+		"avatar_url":          fmt.Sprintf("%s/avatars/u/%d", s.URL, id),
+		"gravatar_id":         "",
+		"url":                 api,
+		"html_url":            s.URL + "/" + login,
+		"followers_url":       api + "/followers",
+		"following_url":       api + "/following{/other_user}",
+		"gists_url":           api + "/gists{/gist_id}",
+		"starred_url":         api + "/starred{/owner}{/repo}",
+		"subscriptions_url":   api + "/subscriptions",
+		"organizations_url":   api + "/orgs",
+		"repos_url":           api + "/repos",
+		"events_url":          api + "/events{/privacy}",
+		"received_events_url": api + "/received_events",
+		"type":                kind,
+		"site_admin":          false,
+		"user_view_type":      "public",
 	}
 }
 
-func (s *Server) runJSON(r *runState, now time.Time) runJSON {
-	p := r.phase(now)
-	api := fmt.Sprintf("%s/repos/%s/actions/runs/%d", s.apiURL(), s.FullName(), r.id)
-	actor := userJSON{Login: r.actor, ID: int64(len(r.actor)) + 1000, Type: "User"}
+func (s *Server) actorJSON(login string) map[string]any {
+	return s.userJSON(login, int64(len(login))+1000, "User")
+}
+
+// repoJSON is a minimal-repository, as runs embed it.
+func (s *Server) repoJSON() map[string]any {
+	api := s.apiURL() + "/repos/" + s.FullName()
+	repo := map[string]any{
+		"id":          int64(1296269),
+		"node_id":     "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
+		"name":        s.repo,
+		"full_name":   s.FullName(),
+		"private":     true,
+		"owner":       s.userJSON(s.owner, 1, "Organization"),
+		"html_url":    s.URL + "/" + s.FullName(),
+		"description": nil,
+		"fork":        false,
+		"url":         api,
+	}
+	for _, name := range []string{"forks", "collaborators{/collaborator}", "teams", "hooks", "issues/events{/number}",
+		"events", "assignees{/user}", "branches{/branch}", "tags", "git/blobs{/sha}", "git/tags{/sha}", "git/refs{/sha}",
+		"git/trees{/sha}", "statuses/{sha}", "languages", "stargazers", "contributors", "subscribers", "subscription",
+		"commits{/sha}", "git/commits{/sha}", "comments{/number}", "issues/comments{/number}", "contents/{+path}",
+		"compare/{base}...{head}", "merges", "{archive_format}{/ref}", "downloads", "issues{/number}", "pulls{/number}",
+		"milestones{/number}", "notifications{?since,all,participating}", "labels{/name}", "releases{/id}", "deployments",
+		"keys{/key_id}"} {
+		repo[urlField(name)] = api + "/" + name
+	}
+	return repo
+}
+
+// urlField names the field of a repository's URL template: "git/refs{/sha}"
+// is git_refs_url, "{archive_format}{/ref}" archive_url.
+func urlField(template string) string {
+	special := map[string]string{
+		"collaborators{/collaborator}":            "collaborators_url",
+		"issues/events{/number}":                  "issue_events_url",
+		"issues/comments{/number}":                "issue_comment_url",
+		"{archive_format}{/ref}":                  "archive_url",
+		"compare/{base}...{head}":                 "compare_url",
+		"contents/{+path}":                        "contents_url",
+		"statuses/{sha}":                          "statuses_url",
+		"notifications{?since,all,participating}": "notifications_url",
+		"keys{/key_id}":                           "keys_url",
+		"git/trees{/sha}":                         "trees_url",
+		"git/blobs{/sha}":                         "blobs_url",
+	}
+	if f, ok := special[template]; ok {
+		return f
+	}
+	name, _, _ := strings.Cut(template, "{")
+	return strings.ReplaceAll(name, "/", "_") + "_url"
+}
+
+// fullRepoJSON is a full-repository, as GET /repos/{owner}/{repo} answers.
+func (s *Server) fullRepoJSON() map[string]any {
 	repo := s.repoJSON()
-	repo.DefaultBranch = "" // runs embed a minimal repository
-	return runJSON{
-		ID:              r.id,
-		Name:            r.workflow.Name,
-		NodeID:          fmt.Sprintf("WFR_kwLO%d", r.id),
-		HeadBranch:      r.branch,
-		HeadSHA:         fmt.Sprintf("%040x", r.id),
-		Path:            r.workflow.Path,
-		DisplayTitle:    r.title,
-		RunNumber:       r.number,
-		RunAttempt:      1,
-		Event:           r.event,
-		Status:          p.Status,
-		Conclusion:      strPtr(p.Conclusion),
-		WorkflowID:      r.workflow.ID,
-		CheckSuiteID:    r.id + 1,
-		URL:             api,
-		HTMLURL:         s.htmlURL(r),
-		PullRequests:    []any{},
-		CreatedAt:       timestamp(r.createdAt),
-		UpdatedAt:       timestamp(p.UpdatedAt),
-		RunStartedAt:    timestamp(r.createdAt),
-		Actor:           actor,
-		TriggeringActor: actor,
-		JobsURL:         api + "/jobs",
-		LogsURL:         api + "/logs",
-		CancelURL:       api + "/cancel",
-		RerunURL:        api + "/rerun",
-		WorkflowURL:     fmt.Sprintf("%s/repos/%s/actions/workflows/%d", s.apiURL(), s.FullName(), r.workflow.ID),
-		Repository:      repo,
+	host := s.URL[len("http://"):]
+	extra := map[string]any{
+		"clone_url":         s.URL + "/" + s.FullName() + ".git",
+		"git_url":           "git://" + host + "/" + s.FullName() + ".git",
+		"ssh_url":           "git@" + host + ":" + s.FullName() + ".git",
+		"svn_url":           s.URL + "/" + s.FullName(),
+		"mirror_url":        nil,
+		"homepage":          nil,
+		"language":          "Go",
+		"default_branch":    s.defaultBranch,
+		"forks":             0,
+		"forks_count":       0,
+		"watchers":          0,
+		"watchers_count":    0,
+		"stargazers_count":  0,
+		"open_issues":       0,
+		"open_issues_count": 0,
+		"size":              128,
+		"has_issues":        true,
+		"has_projects":      false,
+		"has_wiki":          false,
+		"has_pages":         false,
+		"has_discussions":   false,
+		"archived":          false,
+		"disabled":          false,
+		"license":           nil,
+		"pushed_at":         "2024-01-02T03:04:05Z",
+		"created_at":        "2024-01-02T03:04:05Z",
+		"updated_at":        "2024-01-02T03:04:05Z",
+		"network_count":     0,
+		"subscribers_count": 0,
+		"visibility":        "private",
+	}
+	maps.Copy(repo, extra)
+	return repo
+}
+
+// runJSON is a workflow-run at one attempt (0: the current one).
+func (s *Server) runJSON(r *runState, attempt int, now time.Time) map[string]any {
+	a := r.current()
+	if attempt > 0 {
+		a = r.attempt(attempt)
+	}
+	p := a.phase(now)
+	api := fmt.Sprintf("%s/repos/%s/actions/runs/%d", s.apiURL(), s.FullName(), r.id)
+	sha := fmt.Sprintf("%040x", r.id)
+	var previous any
+	if a.number > 1 {
+		previous = fmt.Sprintf("%s/attempts/%d", api, a.number-1)
+	}
+	repo := s.repoJSON()
+	return map[string]any{
+		"id":                   r.id,
+		"name":                 r.workflow.Name,
+		"node_id":              fmt.Sprintf("WFR_kwLO%d", r.id),
+		"check_suite_id":       r.id + int64(a.number),
+		"check_suite_node_id":  fmt.Sprintf("CS_kwDO%d", r.id+int64(a.number)),
+		"head_branch":          r.branch,
+		"head_sha":             sha,
+		"path":                 r.workflow.Path,
+		"display_title":        r.title,
+		"run_number":           r.number,
+		"run_attempt":          a.number,
+		"referenced_workflows": []any{},
+		"event":                r.event,
+		"status":               p.Status,
+		"conclusion":           nullable(p.Conclusion),
+		"workflow_id":          r.workflow.ID,
+		"url":                  api,
+		"html_url":             s.htmlURL(r),
+		"pull_requests":        []any{},
+		"created_at":           timestamp(r.createdAt),
+		"updated_at":           timestamp(p.UpdatedAt),
+		"run_started_at":       timestamp(a.startedAt),
+		"actor":                s.actorJSON(r.actor),
+		"triggering_actor":     s.actorJSON(r.actor),
+		"jobs_url":             api + "/jobs",
+		"logs_url":             api + "/logs",
+		"check_suite_url":      fmt.Sprintf("%s/repos/%s/check-suites/%d", s.apiURL(), s.FullName(), r.id+int64(a.number)),
+		"artifacts_url":        api + "/artifacts",
+		"cancel_url":           api + "/cancel",
+		"rerun_url":            api + "/rerun",
+		"previous_attempt_url": previous,
+		"workflow_url":         fmt.Sprintf("%s/repos/%s/actions/workflows/%d", s.apiURL(), s.FullName(), r.workflow.ID),
+		"head_commit": map[string]any{
+			"id":        sha,
+			"tree_id":   fmt.Sprintf("%040x", r.id+1),
+			"message":   "Deploy",
+			"timestamp": timestamp(r.createdAt.Add(-time.Hour)),
+			"author":    map[string]any{"name": "Mona Lisa", "email": "mona@example.com"},
+			"committer": map[string]any{"name": "GitHub", "email": "noreply@example.com"},
+		},
+		"repository":         repo,
+		"head_repository":    repo,
+		"head_repository_id": repo["id"],
 	}
 }
 
-// jobsJSON lays the Server's jobs over the run's lifecycle.
-func (s *Server) jobsJSON(r *runState, now time.Time) []jobJSON {
-	p := r.phase(now)
-	var jobs []jobJSON
+// jobPhase works out where a job of the run is at now, and whether it is
+// listed yet.
+func jobPhase(spec JobSpec, run runPhase, now time.Time) (runPhase, bool) {
+	switch run.Status {
+	case "requested", "queued", "pending", "waiting":
+		return run, spec.After == 0
+	}
+	start := run.InProgressAt.Add(spec.After)
+	runEnded := run.Status == "completed"
+	switch {
+	case runEnded && !start.Before(run.CompletedAt) && spec.After > 0:
+		return runPhase{Status: "completed", Conclusion: "skipped", InProgressAt: run.CompletedAt, CompletedAt: run.CompletedAt}, true
+	case now.Before(start):
+		return runPhase{}, false
+	case spec.Skipped:
+		return runPhase{Status: "completed", Conclusion: "skipped", InProgressAt: start, CompletedAt: start}, true
+	}
+	if spec.Duration > 0 {
+		end := start.Add(spec.Duration)
+		if !runEnded || end.Before(run.CompletedAt) {
+			if !now.Before(end) {
+				return runPhase{Status: "completed", Conclusion: "success", InProgressAt: start, CompletedAt: end}, true
+			}
+			return runPhase{Status: "in_progress", InProgressAt: start}, true
+		}
+	}
+	if runEnded {
+		return runPhase{Status: "completed", Conclusion: run.Conclusion, InProgressAt: start, CompletedAt: run.CompletedAt}, true
+	}
+	return runPhase{Status: "in_progress", InProgressAt: start}, true
+}
+
+// jobsJSON lays the Server's jobs over one attempt of the run.
+func (s *Server) jobsJSON(r *runState, a *attemptState, now time.Time) []map[string]any {
+	runP := a.phase(now)
+	var jobs []map[string]any
 	for i, spec := range s.jobs {
-		id := r.id*100 + int64(i) + 1
-		job := jobJSON{
-			ID:           id,
-			RunID:        r.id,
-			RunURL:       fmt.Sprintf("%s/repos/%s/actions/runs/%d", s.apiURL(), s.FullName(), r.id),
-			RunAttempt:   1,
-			NodeID:       fmt.Sprintf("CR_kwDO%d", id),
-			HeadSHA:      fmt.Sprintf("%040x", r.id),
-			HeadBranch:   r.branch,
-			URL:          fmt.Sprintf("%s/repos/%s/actions/jobs/%d", s.apiURL(), s.FullName(), id),
-			HTMLURL:      fmt.Sprintf("%s/%s/actions/runs/%d/job/%d", s.URL, s.FullName(), r.id, id),
-			CreatedAt:    timestamp(r.createdAt),
-			StartedAt:    timestamp(r.createdAt),
-			Name:         spec.Name,
-			Steps:        []stepJSON{},
-			Labels:       []string{"ubuntu-latest"},
-			WorkflowName: r.workflow.Name,
+		p, listed := jobPhase(spec, runP, now)
+		if !listed {
+			continue
+		}
+		id := r.id*10000 + int64(a.number)*1000 + int64(i) + 1
+		job := map[string]any{
+			"id":                id,
+			"run_id":            r.id,
+			"run_url":           fmt.Sprintf("%s/repos/%s/actions/runs/%d", s.apiURL(), s.FullName(), r.id),
+			"run_attempt":       a.number,
+			"node_id":           fmt.Sprintf("CR_kwDO%d", id),
+			"head_sha":          fmt.Sprintf("%040x", r.id),
+			"head_branch":       r.branch,
+			"url":               fmt.Sprintf("%s/repos/%s/actions/jobs/%d", s.apiURL(), s.FullName(), id),
+			"html_url":          fmt.Sprintf("%s/%s/actions/runs/%d/job/%d", s.URL, s.FullName(), r.id, id),
+			"check_run_url":     fmt.Sprintf("%s/repos/%s/check-runs/%d", s.apiURL(), s.FullName(), id),
+			"created_at":        timestamp(a.startedAt),
+			"started_at":        timestamp(a.startedAt),
+			"completed_at":      nil,
+			"conclusion":        nil,
+			"name":              spec.Name,
+			"steps":             []stepJSON{},
+			"labels":            []string{"ubuntu-latest"},
+			"runner_id":         nil,
+			"runner_name":       nil,
+			"runner_group_id":   nil,
+			"runner_group_name": nil,
+			"workflow_name":     r.workflow.Name,
 		}
 		switch p.Status {
-		case "queued", "waiting":
-			job.Status = p.Status
+		case "requested", "queued", "pending", "waiting":
+			job["status"] = p.Status
 			jobs = append(jobs, job)
 			continue
 		case "completed":
-			job.Status = "completed"
-			job.Conclusion = strPtr(p.Conclusion)
-			job.CompletedAt = timestampPtr(p.CompletedAt)
+			job["status"] = "completed"
+			job["conclusion"] = nullable(p.Conclusion)
+			job["completed_at"] = timestamp(p.CompletedAt)
 		default:
-			job.Status = "in_progress"
+			job["status"] = "in_progress"
 		}
-		job.StartedAt = timestamp(p.InProgressAt)
-		job.Steps = stepsJSON(spec.Steps, p, now)
+		job["started_at"] = timestamp(p.InProgressAt)
+		if p.Conclusion != "skipped" {
+			job["runner_id"], job["runner_name"] = 1, "GitHub Actions 1"
+			job["runner_group_id"], job["runner_group_name"] = 1, "GitHub Actions"
+			job["steps"] = stepsJSON(spec.Steps, p, now)
+		}
 		jobs = append(jobs, job)
 	}
 	return jobs
+}
+
+type stepJSON struct {
+	Name        string `json:"name"`
+	Status      string `json:"status"`
+	Conclusion  any    `json:"conclusion"`
+	Number      int    `json:"number"`
+	StartedAt   any    `json:"started_at"`
+	CompletedAt any    `json:"completed_at"`
 }
 
 func stepsJSON(specs []StepSpec, p runPhase, now time.Time) []stepJSON {
 	completed := p.Status == "completed"
 	start := p.InProgressAt
 	open := false // an earlier step lasts until the run completes
-	var steps []stepJSON
+	steps := []stepJSON{}
 	for i, spec := range specs {
 		step := stepJSON{Name: spec.Name, Number: i + 1}
 		end := time.Time{}
@@ -459,22 +628,22 @@ func stepsJSON(specs []StepSpec, p runPhase, now time.Time) []stepJSON {
 		}
 		switch {
 		case completed && (open || (i > 0 && !start.Before(p.CompletedAt))):
-			step.Status, step.Conclusion = "completed", strPtr("skipped")
-			step.StartedAt, step.CompletedAt = timestampPtr(p.CompletedAt), timestampPtr(p.CompletedAt)
+			step.Status, step.Conclusion = "completed", "skipped"
+			step.StartedAt, step.CompletedAt = timestamp(p.CompletedAt), timestamp(p.CompletedAt)
 		case completed && (end.IsZero() || end.After(p.CompletedAt)):
-			step.Status, step.Conclusion = "completed", strPtr(p.Conclusion)
-			step.StartedAt, step.CompletedAt = timestampPtr(start), timestampPtr(p.CompletedAt)
+			step.Status, step.Conclusion = "completed", nullable(p.Conclusion)
+			step.StartedAt, step.CompletedAt = timestamp(start), timestamp(p.CompletedAt)
 			open = true // the run ended during this step: later steps never ran
 		case open:
 			step.Status = "queued"
 		case !end.IsZero() && !now.Before(end):
-			step.Status, step.Conclusion = "completed", strPtr("success")
-			step.StartedAt, step.CompletedAt = timestampPtr(start), timestampPtr(end)
+			step.Status, step.Conclusion = "completed", "success"
+			step.StartedAt, step.CompletedAt = timestamp(start), timestamp(end)
 		case now.Before(start):
 			step.Status = "queued"
 		default:
 			step.Status = "in_progress"
-			step.StartedAt = timestampPtr(start)
+			step.StartedAt = timestamp(start)
 		}
 		if end.IsZero() {
 			open = true

@@ -2,14 +2,20 @@
 // the deploy package talks to: workflow and repository dispatch, workflow
 // runs, their jobs and cancellation.
 //
-// It answers with the real shapes and status codes, so the same Server backs
-// unit tests of package deploy and end-to-end tests that run the built binary
-// with GITHUB_API_URL set to Server.URL. Everything it does is scriptable:
-// how a dispatch is answered, how long a run stays queued and in progress,
-// when a new run shows up in listings, a rival run dispatched by someone else
-// at the same moment, transient faults and rate limits on chosen endpoints,
-// and a token check. It records every call so tests can assert what was (and
-// what was not) sent.
+// It answers with the shapes and status codes of GitHub's published REST API
+// description, and proves it: a subset of that description (api.github.com,
+// and GitHub Enterprise Server for a Server that rejects return_run_details)
+// is vendored in testdata/openapi, and when a test ends every request the
+// Server received and every answer it gave is checked against it (see
+// Description). The same Server backs unit tests of package deploy and
+// end-to-end tests that run the built binary with GITHUB_API_URL set to
+// Server.URL. Everything it does is scriptable: how a dispatch is answered,
+// how a run moves through requested, queued, pending, waiting and
+// in_progress, re-runs, when a new run shows up in listings, rival runs
+// dispatched by someone else, disabled workflows, whether the token has a
+// user, transient faults and rate limits (with or without Retry-After) on
+// chosen endpoints, and a token check. It records every call so tests can
+// assert what was (and what was not) sent.
 package deploytest
 
 import (
@@ -65,6 +71,12 @@ type Workflow struct {
 	RepositoryDispatch bool
 	EventTypes         []string
 
+	// State is the workflow's state: "" or "active", "disabled_manually",
+	// "disabled_inactivity", "disabled_fork" or "deleted". A workflow that
+	// is not active refuses a workflow_dispatch with 422, like GitHub, and
+	// starts no run on a repository_dispatch.
+	State string
+
 	// RunName is the workflow's run-name. It may refer to
 	// ${{ inputs.NAME }}, ${{ github.event.inputs.NAME }} and
 	// ${{ github.event.client_payload.NAME }}; the expanded text becomes the
@@ -94,12 +106,16 @@ func DeployWorkflow() Workflow {
 	}
 }
 
-// Lifecycle says how a run moves through its statuses, measured from its
-// creation: queued for Queued, waiting (for an environment approval) for
-// Waiting, in_progress for InProgress, then completed with Conclusion.
-// With Manual set the run stays in_progress until Server.Complete.
+// Lifecycle says how a run (each attempt of it) moves through its statuses,
+// measured from its start: requested for Requested, queued (for a runner)
+// for Queued, pending (on its concurrency group) for Pending, waiting (for
+// an environment approval) for Waiting, in_progress for InProgress, then
+// completed with Conclusion. With Manual set the run stays in_progress
+// until Server.Complete.
 type Lifecycle struct {
+	Requested  time.Duration
 	Queued     time.Duration
+	Pending    time.Duration
 	Waiting    time.Duration
 	InProgress time.Duration
 	Conclusion string // "success" when empty
@@ -125,15 +141,26 @@ const (
 	AnswerRejectRunDetailsBadRequest
 )
 
-// JobSpec describes a job that every run of the Server has.
+// JobSpec describes a job that every run of the Server has. A job is
+// queued, waiting and so on with its run; it starts After the run went in
+// progress (as a job that needs another starts when that one ends; it is
+// not listed before), and lasts Duration, or until the run completes when
+// Duration is zero, taking the run's conclusion then. A job that has not
+// started when the run completes is listed as skipped, as GitHub lists a
+// job whose needs failed.
 type JobSpec struct {
-	Name  string
-	Steps []StepSpec
+	Name     string
+	Steps    []StepSpec
+	After    time.Duration
+	Duration time.Duration
+	// Skipped makes the job complete as skipped the moment it starts, as
+	// a job whose if: condition is false.
+	Skipped bool
 }
 
 // StepSpec describes a step of a job. Steps run one after another from the
-// moment the run is in progress; a step with zero Duration lasts until the
-// run completes and takes the run's conclusion.
+// moment the job starts; a step with zero Duration lasts until the job
+// completes and takes the job's conclusion.
 type StepSpec struct {
 	Name     string
 	Duration time.Duration
@@ -194,9 +221,46 @@ func WithListingDelay(d time.Duration) Option {
 
 // WithRivalDispatch makes every dispatch also create a run of the same
 // workflow, event and branch by RivalActor, at the same moment and with
-// default inputs, created just after ours.
+// default inputs, created just after ours and listed as late as ours.
 func WithRivalDispatch() Option {
-	return func(s *Server) { s.rival = true }
+	return func(s *Server) { s.rival = &Rival{sameListingDelay: true} }
+}
+
+// Rival is a run of the same workflow, event and branch that someone else
+// dispatched around the time of ours (see WithRival).
+type Rival struct {
+	// Earlier is how long before our dispatch the rival run was created;
+	// zero means at the same moment, just after ours.
+	Earlier time.Duration
+	// ListingDelay is how long after its creation the rival run shows in
+	// listings; zero means at once.
+	ListingDelay time.Duration
+	// Actor is who dispatched it; RivalActor when empty.
+	Actor string
+
+	sameListingDelay bool
+}
+
+// WithRival makes every dispatch also create the rival run r describes. A
+// rival created a moment before ours and listed at once is what a run
+// search without a correlation ID can take for its own.
+func WithRival(r Rival) Option {
+	return func(s *Server) { s.rival = &r }
+}
+
+// WithUserToken makes the token belong to the user Actor, as a personal
+// access token does: GET /user answers with that user. Without it the token
+// is an installation token like GITHUB_TOKEN, and GET /user answers 403
+// "Resource not accessible by integration".
+func WithUserToken() Option {
+	return func(s *Server) { s.userToken = true }
+}
+
+// WithoutConformance turns off the check, when the test ends, that every
+// request and answer matches GitHub's REST API description: for tests that
+// send the Server what GitHub would not accept.
+func WithoutConformance() Option {
+	return func(s *Server) { s.noConformance = true }
 }
 
 // WithToken makes the Server answer 401 "Bad credentials" to any request
@@ -246,8 +310,10 @@ type Server struct {
 	answer                     DispatchAnswer
 	lifecycle                  Lifecycle
 	listingDelay               time.Duration
-	rival                      bool
+	rival                      *Rival
 	token                      string
+	userToken                  bool
+	noConformance              bool
 	jobs                       []JobSpec
 	onDispatch                 []func(*Server, Run)
 	now                        func() time.Time
@@ -282,8 +348,35 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	s.quotaReset = s.now().Add(time.Hour)
 	s.httpServer = httptest.NewServer(s.handler())
 	s.URL = s.httpServer.URL
-	t.Cleanup(s.httpServer.Close)
+	t.Cleanup(func() {
+		s.httpServer.Close()
+		if !s.noConformance {
+			s.checkConformance(t)
+		}
+	})
 	return s
+}
+
+// Description is the API description the Server is held to: GitHub
+// Enterprise Server's for a Server that rejects return_run_details, like
+// GHES 3.20 and older, api.github.com's otherwise.
+func (s *Server) Description() *Description {
+	if s.answer == AnswerRejectRunDetails || s.answer == AnswerRejectRunDetailsBadRequest {
+		return GHES()
+	}
+	return APIGitHubCom()
+}
+
+// checkConformance fails t for every call that strays from the
+// description.
+func (s *Server) checkConformance(t testing.TB) {
+	t.Helper()
+	desc := s.Description()
+	for _, call := range s.Calls() {
+		for _, err := range desc.Check(call) {
+			t.Errorf("deploytest: %s %s (answered %d) strays from %s: %v", call.Method, call.Path, call.Status, desc.Name, err)
+		}
+	}
 }
 
 // Close stops the Server early; NewServer already arranged for it to stop
@@ -296,14 +389,15 @@ func (s *Server) Client() *http.Client { return s.httpServer.Client() }
 // FullName is "owner/repo" of the stand-in repository.
 func (s *Server) FullName() string { return s.owner + "/" + s.repo }
 
-// Call is one request the Server received.
+// Call is one request the Server received, and its answer.
 type Call struct {
 	Endpoint Endpoint // the matched route; "" when none matched
 	Method   string
 	Path     string // without the /api/v3 prefix
 	Query    string
 	Body     []byte
-	Status   int // the status the Server answered
+	Status   int    // the status the Server answered; 0 when it dropped the connection
+	Answer   []byte // the body of the answer
 }
 
 // Calls returns every request received so far, in order.

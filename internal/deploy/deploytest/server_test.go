@@ -153,3 +153,63 @@ func TestServerRecordsCalls(t *testing.T) {
 		t.Errorf("runs %+v, want one repository_dispatch run", runs)
 	}
 }
+
+func TestServerServesEveryAttemptOfARerunRun(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, WithLifecycle(Lifecycle{}), WithJobs(JobSpec{Name: "deploy"}, JobSpec{Name: "smoke"}))
+	run := s.CreateRun(RunSpec{})
+	if _, err := s.Rerun(run.ID); err != nil {
+		t.Fatal(err)
+	}
+	path := "/repos/acme/shop/actions/runs/" + itoa(run.ID)
+	type jobList struct {
+		TotalCount int `json:"total_count"`
+		Jobs       []struct {
+			RunAttempt int `json:"run_attempt"`
+		} `json:"jobs"`
+	}
+	for _, tc := range []struct {
+		query    string
+		attempts []int
+	}{
+		{"", []int{2, 2}},
+		{"?filter=latest", []int{2, 2}},
+		{"?filter=all", []int{1, 1, 2, 2}},
+	} {
+		var list jobList
+		get(t, s, path+"/jobs"+tc.query, nil, &list)
+		var got []int
+		for _, j := range list.Jobs {
+			got = append(got, j.RunAttempt)
+		}
+		if diff := cmp.Diff(tc.attempts, got); diff != "" {
+			t.Errorf("jobs%s by attempt (-want +got):\n%s", tc.query, diff)
+		}
+	}
+	// A filter GitHub does not know is refused; the request strays from
+	// the description on purpose, so it goes to a Server that lets it.
+	lax := NewServer(t, WithoutConformance())
+	other := lax.CreateRun(RunSpec{})
+	if resp := get(t, lax, "/repos/acme/shop/actions/runs/"+itoa(other.ID)+"/jobs?filter=newest", nil, nil); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("an unknown filter answered %d, want 422", resp.StatusCode)
+	}
+	var first struct {
+		RunAttempt         int     `json:"run_attempt"`
+		PreviousAttemptURL *string `json:"previous_attempt_url"`
+	}
+	get(t, s, path+"/attempts/1", nil, &first)
+	if first.RunAttempt != 1 || first.PreviousAttemptURL != nil {
+		t.Errorf("attempt 1 = %+v", first)
+	}
+	var latest struct {
+		RunAttempt         int    `json:"run_attempt"`
+		PreviousAttemptURL string `json:"previous_attempt_url"`
+	}
+	get(t, s, path, nil, &latest)
+	if latest.RunAttempt != 2 || !strings.HasSuffix(latest.PreviousAttemptURL, "/attempts/1") {
+		t.Errorf("the run = %+v, want attempt 2 pointing at attempt 1", latest)
+	}
+	if resp := get(t, s, path+"/attempts/3", nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an attempt that never ran answered %d, want 404", resp.StatusCode)
+	}
+}

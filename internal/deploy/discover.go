@@ -1,0 +1,147 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+)
+
+// search is a look for the run a dispatch started, when GitHub did not say
+// which it was.
+type search struct {
+	d *dispatch
+	// before holds the runs listed just before the dispatch.
+	before map[int64]bool
+	// sentAt is when the dispatch was sent by GitHub's clock; zero when no
+	// answer has told that clock yet.
+	sentAt time.Time
+	// answeredAt is when the dispatch was answered, by ours.
+	answeredAt time.Time
+}
+
+// discover waits up to timeout (and at least the grace period) for the run
+// s.d started to be listed, and takes it only when it can tell it apart.
+func (c *Client) discover(ctx context.Context, s *search, timeout time.Duration) (Run, error) {
+	d := s.d
+	graceEnd := s.answeredAt.Add(c.discoveryGrace)
+	deadline := s.answeredAt.Add(max(timeout, c.discoveryGrace))
+	actor := c.tokenLogin(ctx)
+	waiting := false
+	for {
+		// A run listed in an answer to a request sent after the grace
+		// period would have shown up in it; an answer that arrives after it
+		// but was asked for before proves nothing.
+		listedAt := c.now()
+		listed, err := c.listRuns(ctx, d)
+		if err != nil {
+			return Run{}, err
+		}
+		candidates, ours := s.sift(listed, actor)
+		switch {
+		case len(ours) == 1:
+			ours[0].Identified = ByCorrelation
+			return c.found(d, ours[0])
+		case len(ours) > 1:
+			return Run{}, s.ambiguous(ours, true)
+		case d.correlationID == "" && len(candidates) > 1:
+			return Run{}, s.ambiguous(candidates, false)
+		case d.correlationID == "" && len(candidates) == 1 && !listedAt.Before(graceEnd):
+			run := candidates[0]
+			run.Identified = ByElimination
+			c.logf("warning: took run %s as the one dispatched by elimination: it is the only new run of %s since the dispatch and stayed alone for %s; a correlation ID would make this certain",
+				run.HTMLURL, d.subject(), c.discoveryGrace)
+			return c.found(d, run)
+		}
+		// The last listing is one asked for at the deadline, which lies
+		// past the grace period.
+		if !listedAt.Before(deadline) {
+			if len(candidates) > 0 {
+				return Run{}, s.ambiguous(candidates, d.correlationID != "")
+			}
+			return Run{}, fmt.Errorf("no new run of %s in %q showed up within %s of the dispatch; check that the workflow is triggered by %s on that ref and that the Actions tab shows it: %w",
+				d.subject(), d.req.repository(), max(timeout, c.discoveryGrace), d.event(), ErrNoRun)
+		}
+		if !waiting {
+			waiting = true
+			c.logf("waiting up to %s for the run of %s to show up", max(timeout, c.discoveryGrace), d.subject())
+		}
+		wait := min(jitter(c.discoveryInterval), max(deadline.Sub(c.now()), 0))
+		if err := c.sleep(ctx, wait); err != nil {
+			return Run{}, fmt.Errorf("looking for the run of %s: %w", d.subject(), err)
+		}
+	}
+}
+
+// sift splits the listed runs that may be the one dispatched: ours carry
+// the correlation ID; candidates are the others that nothing rules out.
+// A run is ruled out when it existed before the dispatch, was created
+// before it by GitHub's clock, or was started by someone other than the
+// token's user (when known).
+func (s *search) sift(listed []Run, actor string) (candidates, ours []Run) {
+	d := s.d
+	for _, r := range listed {
+		switch {
+		case s.before[r.ID]:
+		case r.Event != d.event():
+		case d.branch != "" && r.HeadBranch != d.branch:
+		case d.workflowID != 0 && r.WorkflowID != d.workflowID:
+		case !s.sentAt.IsZero() && r.CreatedAt.Before(s.sentAt.Add(-createdSlack)):
+		case actor != "" && r.Actor != "" && !strings.EqualFold(r.Actor, actor):
+		case d.carriesCorrelation(r):
+			ours = append(ours, r)
+		default:
+			candidates = append(candidates, r)
+		}
+	}
+	return candidates, ours
+}
+
+func (s *search) ambiguous(runs []Run, correlated bool) error {
+	return &AmbiguousRunError{
+		Repository:    s.d.req.repository(),
+		Workflow:      s.d.req.Workflow,
+		Candidates:    runs,
+		Correlated:    correlated,
+		CorrelationID: s.d.correlationID,
+	}
+}
+
+// carriesCorrelation reports whether the run's name shows our ID, which the
+// workflow puts there through its run-name.
+func (d *dispatch) carriesCorrelation(r Run) bool {
+	return d.correlationID != "" &&
+		(strings.Contains(r.DisplayTitle, d.correlationID) || strings.Contains(r.Name, d.correlationID))
+}
+
+func (c *Client) found(d *dispatch, r Run) (Run, error) {
+	c.logf("found run #%d %q of %s (%s): %s", r.RunNumber, r.DisplayTitle, d.subject(), r.Identified, r.HTMLURL)
+	return r, nil
+}
+
+// tokenLogin is the login of the token's user, which runs it dispatches
+// carry as their actor, or "" when the token has no user (GITHUB_TOKEN and
+// other GitHub App installation tokens answer 403) or GitHub did not say.
+// It is asked once per Client.
+func (c *Client) tokenLogin(ctx context.Context) string {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	if c.loginKnown {
+		return c.login
+	}
+	var user *github.User
+	_, err := c.call(ctx, "read the token's user", idempotent, func(ctx context.Context) (resp *github.Response, err error) {
+		user, resp, err = c.gh.Users.Get(ctx, "")
+		return resp, err
+	})
+	switch {
+	case err == nil:
+		c.login, c.loginKnown = user.GetLogin(), true
+	case hasStatus(err, http.StatusForbidden) || hasStatus(err, http.StatusUnauthorized) || hasStatus(err, http.StatusNotFound):
+		c.loginKnown = true // an installation token: no user to narrow by
+	}
+	return c.login
+}
