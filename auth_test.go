@@ -86,7 +86,7 @@ func TestHMACSignedRequestsAreAccepted(t *testing.T) {
 	t.Parallel()
 	api := startGuardedAPI(t, checkHMAC(hmacSecret))
 	run := runCommand(t, nil, map[string]string{
-		"targets": "GET " + api.URL + "/v1/images/?q={{pick cats,dogs on a beach,birds & bees}}&page={{randint 1 5}}\n" +
+		"targets": "# @template\nGET " + api.URL + "/v1/images/?q={{pick cats,dogs on a beach,birds & bees}}&page={{randint 1 5}}\n" +
 			"GET " + api.URL + "/v1/audio/stats/",
 		"rate":                   "40/1s",
 		"duration":               "2s",
@@ -341,9 +341,9 @@ func TestBearerTokenAndTargetsFileWithAMix(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "targets.http")
-	content := "# @name search\n# @weight 6\nPOST " + api.URL + "/v1/search\nContent-Type: application/json\n@" + body + "\n\n" +
-		"# @name list\n# @weight 3\nGET " + api.URL + "/v1/items?page={{randint 1 9}}\n\n" +
-		"# @name detail\nGET " + api.URL + "/v1/items/{{seq}}\n"
+	content := "# @name search\n# @weight 6\n# @template\nPOST " + api.URL + "/v1/search\nContent-Type: application/json\n@" + body + "\n\n" +
+		"# @name list\n# @weight 3\n# @template\nGET " + api.URL + "/v1/items?page={{randint 1 9}}\n\n" +
+		"# @name detail\n# @template\nGET " + api.URL + "/v1/items/{{seq}}\n"
 	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}

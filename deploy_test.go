@@ -112,8 +112,8 @@ func TestADeployMisconfigurationStopsBeforeAnyLoad(t *testing.T) {
 		inputs map[string]string
 		want   string
 	}{
-		{"an unknown workflow", map[string]string{"workflow": "nope.yml"}, `workflow "nope.yml" was not found`},
-		{"a bad token", map[string]string{"github-token": "ghs_wrong_token_x"}, `input "github-token" is invalid or expired`},
+		{"an unknown workflow", map[string]string{"workflow": "nope.yml"}, `input "workflow": `},
+		{"a bad token", map[string]string{"github-token": "ghs_wrong_token_x"}, `input "github-token": the token is invalid or expired`},
 		{"an unknown ref", map[string]string{"workflow-ref": "no-such-branch"}, `"no-such-branch"`},
 	}
 	for _, tt := range tests {

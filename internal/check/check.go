@@ -315,3 +315,9 @@ func (d downtimeOnly) Mean() time.Duration            { return 0 }
 func (d downtimeOnly) Max() time.Duration             { return 0 }
 func (d downtimeOnly) ErrorRate() float64             { return 0 }
 func (d downtimeOnly) Downtime() time.Duration        { return time.Duration(d) }
+
+// The summary and its targets are judged by counts too (k6's http_reqs).
+var (
+	_ verdict.Counted = (*stats.Summary)(nil)
+	_ verdict.Counted = (*stats.TargetSummary)(nil)
+)

@@ -156,13 +156,14 @@ func TestACancelledCheckStopsAtOnceAndSaysWhereTheRunIs(t *testing.T) {
 			inputs["cancel-deploy-on-abort"] = "true"
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		// The job is cancelled once the deploy is under way and followed.
+		// The job is cancelled once the deploy is under way and followed:
+		// the dispatch reads the run once, following it reads it again.
 		watched := make(chan struct{})
 		go func() {
 			defer close(watched)
 			tick := time.NewTicker(5 * time.Millisecond)
 			defer tick.Stop()
-			for github.Count(deploytest.EndpointGetRun) == 0 {
+			for github.Count(deploytest.EndpointGetRun) < 2 {
 				select {
 				case <-ctx.Done():
 					return

@@ -54,13 +54,16 @@ type Config struct {
 
 // Deploy says which deploy to dispatch and how to follow it.
 type Deploy struct {
-	Owner, Repo         string
-	Workflow            string // file name or numeric id; may narrow a repository_dispatch
-	Ref                 string // "" means the default branch
-	Inputs              map[string]string
-	EventType           string // non-empty: repository_dispatch
-	ClientPayload       json.RawMessage
-	CorrelationInput    string
+	Owner, Repo      string
+	Workflow         string // file name or numeric id; may narrow a repository_dispatch
+	Ref              string // "" means the default branch
+	Inputs           map[string]string
+	EventType        string // non-empty: repository_dispatch
+	ClientPayload    json.RawMessage
+	CorrelationInput string
+	// Job, when set, is the one job of the run whose end starts the tail;
+	// later jobs (smoke tests, notifications) may go on.
+	Job                 string
 	Token               string
 	Head, Tail          time.Duration
 	PollInterval        time.Duration
@@ -394,6 +397,10 @@ func (p *parser) deploy() *Deploy {
 	d.Timeout = p.duration("deploy-timeout", false)
 	d.FailOnDeployFailure = p.boolean("fail-on-deploy-failure")
 	d.CancelOnAbort = p.boolean("cancel-deploy-on-abort")
+	d.Job = src.Get("deploy-job")
+	if strings.ContainsAny(d.Job, "\n\r") || len(d.Job) > 255 {
+		p.fail("deploy-job", fmt.Errorf("%q is not a job name; want the name of one job of the deploy workflow, as the run shows it, on one line", d.Job))
+	}
 
 	if d.Workflow != "" && !validWorkflow(d.Workflow) {
 		p.fail("workflow", fmt.Errorf("%q is not a workflow; want a file name such as deploy-staging.yml (.yml or .yaml, no directory) or a numeric id", d.Workflow))
@@ -444,6 +451,7 @@ func (p *parser) deploy() *Deploy {
 			"client-payload":    d.ClientPayload != nil,
 			"workflow-ref":      d.Ref != "",
 			"correlation-input": d.CorrelationInput != "",
+			"deploy-job":        d.Job != "",
 		} {
 			if set {
 				p.fail(input, fmt.Errorf("is %q but neither workflow nor event-type is set, so nothing is dispatched", src.Get(input)))

@@ -287,7 +287,7 @@ func TestTargetsFromBothInputsAreOneMix(t *testing.T) {
 	for _, th := range cfg.Thresholds {
 		thresholds = append(thresholds, th.String()+" ("+th.Source+")")
 	}
-	wantThresholds := []string{"error_rate<=1% (max-error-rate)", "p(95)<500ms (thresholds)", "p(99)<1.5s (thresholds)", "named: error_rate<1% (thresholds)"}
+	wantThresholds := []string{"error_rate<=1% (max-error-rate)", "downtime<=0s (max-downtime)", "p(95)<500ms (thresholds)", "p(99)<1.5s (thresholds)", "named: error_rate<1% (thresholds)"}
 	if diff := cmp.Diff(wantThresholds, thresholds); diff != "" {
 		t.Errorf("thresholds (-want +got):\n%s", diff)
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"strconv"
 	"time"
 
@@ -52,11 +53,11 @@ type jsonLatency struct {
 }
 
 type jsonThreshold struct {
-	Expression string  `json:"expression"`
-	Source     string  `json:"source"`
-	Limit      float64 `json:"limit"`
-	Observed   float64 `json:"observed"`
-	Pass       bool    `json:"pass"`
+	Expression string   `json:"expression"`
+	Source     string   `json:"source"`
+	Limit      float64  `json:"limit"`
+	Observed   *float64 `json:"observed"` // null when it could not be measured
+	Pass       bool     `json:"pass"`
 }
 
 // jsonDowntime is the longest span in which one endpoint got no
@@ -174,16 +175,22 @@ type jsonGenerator struct {
 }
 
 type jsonDeploy struct {
-	Workflow    string     `json:"workflow"`
-	RunID       int64      `json:"run_id"`
-	URL         string     `json:"url"`
-	Status      string     `json:"status"`
-	Conclusion  string     `json:"conclusion"`
-	DispatchedS float64    `json:"dispatched_s"`
-	CompletedS  *float64   `json:"completed_s"`
-	DurationS   float64    `json:"duration_s"`
-	Problem     string     `json:"problem,omitempty"`
-	Steps       []jsonStep `json:"steps"`
+	Workflow          string     `json:"workflow"`
+	RunID             int64      `json:"run_id"`
+	Attempt           int        `json:"run_attempt"`
+	URL               string     `json:"url"`
+	Identified        string     `json:"identified"`
+	Job               string     `json:"job,omitempty"`
+	Status            string     `json:"status"`
+	Conclusion        string     `json:"conclusion"`
+	ConclusionMeaning string     `json:"conclusion_meaning,omitempty"`
+	RateLimitWaits    int        `json:"rate_limit_waits"`
+	RateLimitWaitedS  float64    `json:"rate_limit_waited_s"`
+	DispatchedS       float64    `json:"dispatched_s"`
+	CompletedS        *float64   `json:"completed_s"`
+	DurationS         float64    `json:"duration_s"`
+	Problem           string     `json:"problem,omitempty"`
+	Steps             []jsonStep `json:"steps"`
 }
 
 type jsonStep struct {
@@ -230,7 +237,12 @@ func (r *Report) jsonReport() jsonReport {
 		out.Reasons = []string{}
 	}
 	for _, c := range r.Checks {
-		out.Thresholds = append(out.Thresholds, jsonThreshold{Expression: c.String(), Source: c.Source, Limit: c.Limit, Observed: c.Observed, Pass: c.Pass})
+		jt := jsonThreshold{Expression: c.String(), Source: c.Source, Limit: c.Limit, Pass: c.Pass}
+		if !math.IsNaN(c.Observed) {
+			observed := c.Observed
+			jt.Observed = &observed
+		}
+		out.Thresholds = append(out.Thresholds, jt)
 	}
 	out.Recovered, out.Inconclusive = r.Recovered(), r.Inconclusive
 	out.Downtime = jsonDowntime{LongestS: seconds(s.Downtime()), Outage: r.jsonWindows(s.Outage)}
@@ -290,7 +302,9 @@ func (r *Report) jsonReport() jsonReport {
 		Reliable: h.Reliable(), SilentRetries: h.SilentRetries,
 	}
 	if d := r.Deploy; d != nil {
-		jd := &jsonDeploy{Workflow: d.Workflow, RunID: d.RunID, URL: d.URL, Status: d.Status, Conclusion: d.Conclusion,
+		jd := &jsonDeploy{Workflow: d.Workflow, RunID: d.RunID, Attempt: d.Attempt, URL: d.URL, Identified: d.Identified, Job: d.Job,
+			Status: d.Status, Conclusion: d.Conclusion, ConclusionMeaning: d.ConclusionMeaning,
+			RateLimitWaits: d.RateLimitWaits, RateLimitWaitedS: seconds(d.RateLimitWaited),
 			DispatchedS: seconds(d.Dispatched), DurationS: seconds(d.Duration), Problem: d.Problem, Steps: []jsonStep{}}
 		if d.Completed > 0 {
 			c := seconds(d.Completed)

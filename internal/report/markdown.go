@@ -55,6 +55,12 @@ func (r *Report) writeHeadline(b *strings.Builder) {
 		what = "Deploy of " + escape(d.Workflow)
 		if d.RunID != 0 {
 			what += fmt.Sprintf(" ([run %d](%s)", d.RunID, d.URL)
+			if d.Attempt > 1 {
+				what += fmt.Sprintf(" attempt %d", d.Attempt)
+			}
+			if d.Job != "" {
+				what += fmt.Sprintf(", job %q", d.Job)
+			}
 			switch {
 			case d.Conclusion != "":
 				what += fmt.Sprintf(": %s in %s)", d.Conclusion, span(d.Duration))
@@ -94,9 +100,29 @@ func (r *Report) writeFindings(b *strings.Builder) {
 		fmt.Fprintf(b, "- %s\n", line)
 	}
 	b.WriteString("\n")
+	if notes := r.deployNotes(); len(notes) > 0 {
+		fmt.Fprintf(b, "> [!NOTE]\n> %s\n\n", strings.Join(notes, "\n> "))
+	}
 	if r.shortfall() || r.Health.BuildErrors > 0 {
 		fmt.Fprintf(b, "> [!WARNING]\n> The load generator cannot vouch for these figures: %s. Give the runner more CPU or lower the rate.\n\n", escape(r.Health.Problem()))
 	}
+}
+
+// deployNotes are what the reader should know of how the deploy run was
+// found and followed.
+func (r *Report) deployNotes() []string {
+	d := r.Deploy
+	if d == nil {
+		return nil
+	}
+	var notes []string
+	if d.ByElimination {
+		notes = append(notes, "The deploy run was told apart only by being the lone new run after the dispatch. A run someone else dispatched at the same moment would have been refused, but only a correlation ID makes it certain: set input correlation-input to a workflow input that the workflow repeats in its run-name.")
+	}
+	if d.RateLimitWaits > 0 {
+		notes = append(notes, fmt.Sprintf("GitHub's rate limits made the check wait %s, %s in all.", plural(int64(d.RateLimitWaits), "time"), span(d.RateLimitWaited)))
+	}
+	return notes
 }
 
 // tellsFinding reports whether a reason only repeats a finding told above.

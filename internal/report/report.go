@@ -41,7 +41,24 @@ type Deploy struct {
 	Workflow   string
 	Status     string
 	Conclusion string
-	Duration   time.Duration
+	// ConclusionMeaning says what the conclusion means for the deploy, in
+	// words.
+	ConclusionMeaning string
+	// Attempt is the run attempt followed: 1 unless the run was re-run.
+	Attempt int
+	// Identified says how the run was told apart from others dispatched
+	// at the same moment; ByElimination is set when only by being the
+	// lone new run, which a correlation ID would make certain.
+	Identified    string
+	ByElimination bool
+	// Job, when set, is the one job followed (deploy-job): its conclusion
+	// is the deploy's, and its end started the tail.
+	Job string
+	// RateLimitWaits counts the waits GitHub's rate limits imposed, which
+	// took RateLimitWaited in all.
+	RateLimitWaits  int
+	RateLimitWaited time.Duration
+	Duration        time.Duration
 	// Dispatched and Completed are since the start of the load; Completed
 	// is zero until the run completes.
 	Dispatched, Completed time.Duration
@@ -128,7 +145,11 @@ func (r *Report) Reasons() []string {
 		if d.Problem != "" {
 			out = append(out, d.Problem)
 		} else {
-			out = append(out, fmt.Sprintf("the deploy run concluded %q: %s", d.Conclusion, d.URL))
+			what := "the deploy run"
+			if d.Job != "" {
+				what = fmt.Sprintf("the deploy job %q", d.Job)
+			}
+			out = append(out, fmt.Sprintf("%s concluded %q (%s): %s", what, d.Conclusion, or(d.ConclusionMeaning, "not a success"), d.URL))
 		}
 	}
 	if r.Inconclusive != "" {

@@ -55,8 +55,8 @@ func (a *Aggregate) ErrorRate() float64 {
 	return float64(a.Failures) / float64(a.Requests)
 }
 
-// Quantile returns the latency below which the fraction q (0 < q <= 1) of
-// all requests, failed ones included, completed.
+// Quantile returns the latency below which the fraction q (0 <= q <= 1)
+// of all requests, failed ones included, completed; 0 is the fastest.
 func (a *Aggregate) Quantile(q float64) time.Duration {
 	if a.Requests == 0 {
 		return 0

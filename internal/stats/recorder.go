@@ -243,7 +243,7 @@ func (r *Recorder) Close(end time.Time) *Summary {
 		LastFailure:  r.outage.lastFailure,
 	}
 	for i, name := range r.names {
-		s.Targets = append(s.Targets, TargetSummary{Name: name, Aggregate: r.targets[i], Down: r.byTarget[i].summary()})
+		s.Targets = append(s.Targets, TargetSummary{Name: name, Aggregate: r.targets[i], Down: r.byTarget[i].summary(), elapsed: elapsed})
 	}
 	for i, name := range []string{"keep-alive", "fresh"} {
 		m := &r.modes[i]

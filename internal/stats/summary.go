@@ -32,7 +32,27 @@ type TargetSummary struct {
 	Name string
 	*Aggregate
 	// Down is the windows in which no request to this target succeeded.
-	Down Windows
+	Down    Windows
+	elapsed time.Duration
+}
+
+// RequestCount is how many requests the target was sent.
+func (t *TargetSummary) RequestCount() int64 { return t.Requests }
+
+// RequestRate is the target's requests a second over the load.
+func (t *TargetSummary) RequestRate() float64 { return rate(t.Requests, t.elapsed) }
+
+// RequestCount is how many requests were sent.
+func (s *Summary) RequestCount() int64 { return s.Overall.Requests }
+
+// RequestRate is the requests a second over the load.
+func (s *Summary) RequestRate() float64 { return rate(s.Overall.Requests, s.Elapsed) }
+
+func rate(n int64, over time.Duration) float64 {
+	if over <= 0 {
+		return 0
+	}
+	return float64(n) / over.Seconds()
 }
 
 // Downtime returns the target's longest span without a success.
@@ -157,7 +177,8 @@ type ErrorCount struct {
 // The methods below let a summary be judged (verdict.Observed) on the
 // whole run.
 
-// Quantile returns the overall latency quantile q, 0 < q <= 1.
+// Quantile returns the overall latency quantile q, 0 <= q <= 1 (0 is the
+// fastest request).
 func (s *Summary) Quantile(q float64) time.Duration { return s.Overall.Quantile(q) }
 
 // Mean returns the overall mean latency.
