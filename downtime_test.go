@@ -102,9 +102,11 @@ func TestAFifthOfASecondOfOutageFailsWithTheDefaults(t *testing.T) {
 		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
 	}, deploytest.WithToken(testToken))
 	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
-	// Only what a new user sets: targets, a workflow, the token.
+	// What a new user sets: targets, a workflow, the token (and a rate,
+	// which has nothing to do with the limits, to keep the test short).
 	inputs := map[string]string{
 		"targets":                threeEndpoints(api),
+		"rate":                   "60/1s",
 		"workflow":               "deploy-staging.yml",
 		"repository":             deploytest.DefaultOwner + "/" + deploytest.DefaultRepo,
 		"poll-interval":          "1s",
