@@ -103,9 +103,16 @@ net=dlc-net-$suffix
 api=dlc-api-$suffix
 action=dlc-action-$suffix
 cleanup() {
-	# Only what this script created, by name.
-	"${engine[@]}" rm -f "$action" "$api" >/dev/null 2>&1 || true
+	# Only what this script created, by name, one at a time: podman 4.3's
+	# rm -f removes nothing when one of the names it is given is gone.
+	local name
+	for name in "$action" "$api"; do
+		"${engine[@]}" rm -f "$name" >/dev/null 2>&1 || true
+	done
 	"${engine[@]}" network rm "$net" >/dev/null 2>&1 || true
+	if "${engine[@]}" container inspect "$api" >/dev/null 2>&1 || "${engine[@]}" network inspect "$net" >/dev/null 2>&1; then
+		echo "container: could not remove $api or $net" >&2
+	fi
 	if [ -n "${CONTAINER_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
