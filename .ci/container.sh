@@ -285,7 +285,8 @@ say "image $image built in ${build_s}s: $size bytes"
 [ "$size" -le "$max_image_bytes" ] || fail "the image is $size bytes, over the $max_image_bytes target"
 if [ "$engine_name" = podman ]; then
 	# What a pull moves: the layers gzip-compressed, as a registry holds them.
-	"${engine[@]}" push -q --compression-format gzip "$image" "oci:$work/oci:ci" >/dev/null 2>&1
+	"${engine[@]}" push -q --compression-format gzip "$image" "oci:$work/oci:ci" >"$work/push.log" 2>&1 ||
+		{ cat "$work/push.log" >&2; fail "could not copy the image out to count its compressed layers"; }
 	manifest=$(jq -r '.manifests[0].digest' "$work/oci/index.json" | sed 's/^sha256://')
 	pulled=$(jq '[.layers[].size] | add' "$work/oci/blobs/sha256/$manifest")
 	say "image layers gzip-compressed (what a pull moves): $pulled bytes"
