@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: benchmarks deploy-load-check against the tools users would
 # otherwise pick (vegeta CLI v12.13.0, k6 constant-arrival-rate), and checks
-# the targets of issue 7. See BENCHMARKS.md for what each part measures and
+# its performance targets. See BENCHMARKS.md for what each part measures and
 # for results.
 #
 # usage: bench/run.sh [--quick] [COMMAND...] [OPTIONS]
@@ -138,12 +138,14 @@ install_peers() {
 		ln -sf "$(command -v vegeta)" "$tools/vegeta"
 		ln -sf "$(command -v k6)" "$tools/k6"
 	fi
-	# Build from a copy of the tree, so that the binary, the Go benchmarks
-	# and the fingerprint below all see the same sources even while someone
-	# edits the work tree; retry while the tree does not build or run.
-	local try
+	# Build from a copy of the tree, so that the binary and the Go
+	# benchmarks see the same sources even while someone edits the work
+	# tree, and record the commit it was taken from; retry while the tree
+	# does not build or run.
+	local try commit
 	for try in $(seq 10); do
 		rm -rf "$src" && mkdir -p "$src"
+		commit=$(sources_commit)
 		(cd "$ROOT" && tar cf - --exclude=./.git --exclude=./deploy-load-check .) | tar xf - -C "$src"
 		log "build deploy-load-check and the bench helpers (from a copy of the tree in $src)"
 		if [ -n "$ours_bin" ]; then
@@ -166,10 +168,17 @@ install_peers() {
 		echo "vegeta: $VEGETA_VERSION, k6: $("$tools/k6" version 2>/dev/null | head -1)"
 		echo "nginx pinned to CPUs: ${nginx_cpu:-none}; tools pinned to CPUs: ${tool_cpus:-none}"
 		echo "deploy-load-check: ${ours_bin:-built from the copy of the tree}${ours_env:+, environment $ours_env}"
-		echo "sources (sha256 of the sorted sha256s of *.go, go.mod, go.sum, action.yml): $(cd "$src" &&
-			find . \( -name '*.go' -o -name go.mod -o -name go.sum -o -name action.yml \) -print0 | sort -z |
-			xargs -0 sha256sum | sha256sum | cut -c1-16)"
+		echo "sources: commit $commit"
 	} >"$out/machine.txt"
+}
+
+# sources_commit: the commit the work tree is at, with "+dirty" when it has
+# changes (tracked or untracked) that the commit does not hold.
+sources_commit() {
+	local head
+	head=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null) || { echo "unknown (not a git work tree)"; return; }
+	if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then head+="+dirty"; fi
+	echo "$head"
 }
 
 pin_tools() { if [ -n "$tool_cpus" ]; then echo "taskset -c $tool_cpus"; fi; }
