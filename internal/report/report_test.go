@@ -134,7 +134,8 @@ func deployScenario(answer func(int, time.Duration) (uint16, time.Duration, stri
 		completed:  20 * time.Second,
 		deploy: &Deploy{
 			RunID: 9000000001, URL: "https://github.com/acme/shop/actions/runs/9000000001", Workflow: "deploy-staging.yml in acme/shop",
-			Status: "completed", Conclusion: "success", Judged: true,
+			Status: "completed", Conclusion: "success", ConclusionMeaning: "it succeeded", Judged: true,
+			Attempt: 1, Identified: "by the run ID GitHub returned",
 			Steps: []Step{
 				{Job: "deploy", Name: "Set up job", Start: 10 * time.Second, End: 11 * time.Second, Conclusion: "success"},
 				{Job: "deploy", Name: "Deploy task definition", Start: 11 * time.Second, End: 19 * time.Second, Conclusion: "success"},
