@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -118,39 +117,6 @@ func TestAFifthOfASecondOfOutageFailsWithTheDefaults(t *testing.T) {
 	}
 	if !strings.Contains(run.summary, "were refused for") || !strings.Contains(run.summary, "- ✗ `downtime<=0s` (max-downtime)") {
 		t.Errorf("summary does not tell the refusals against max-downtime 0s:\n%s", run.summary)
-	}
-}
-
-func TestAGracefulReloadPassesWithTheDefaultsEveryTime(t *testing.T) {
-	t.Parallel()
-	// Ten deploys: a false alarm in any of them fails the test.
-	for i := range 10 {
-		t.Run(fmt.Sprintf("deploy %d", i+1), func(t *testing.T) {
-			t.Parallel()
-			api := startAPI(t)
-			github := checktest.GitHub(t, "success", func() {
-				checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
-				api.Reload("v2")
-				checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
-			}, deploytest.WithToken(testToken))
-			clock := checktest.Gates(checktest.HitsAtLeast(api, 40), checktest.HitsAtLeast(api, 40))
-			inputs := map[string]string{
-				"targets":                threeEndpoints(api) + "\nPOST " + api.URL + "/api/orders",
-				"rate":                   "40/1s",
-				"workflow":               "deploy-staging.yml",
-				"repository":             deploytest.DefaultOwner + "/" + deploytest.DefaultRepo,
-				"poll-interval":          "1s",
-				"version-header":         "X-Version",
-				"fail-on-load-shortfall": "false",
-			}
-			run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
-			if run.exit != exitPass || run.outputs["verdict"] != "pass" || run.outputs["downtime-s"] != "0.000" {
-				t.Fatalf("exit %d, verdict %q, downtime-s %q; want a pass\nsummary:\n%s", run.exit, run.outputs["verdict"], run.outputs["downtime-s"], run.summary)
-			}
-			if !strings.Contains(run.summary, "Versions: v2 first answered at T+") {
-				t.Errorf("the new version never answered; the deploy did not happen:\n%s", run.summary)
-			}
-		})
 	}
 }
 

@@ -24,7 +24,6 @@ import (
 	"github.com/zerodowntime/deploy-load-check/internal/report"
 	"github.com/zerodowntime/deploy-load-check/internal/stats"
 	"github.com/zerodowntime/deploy-load-check/internal/targets"
-	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
 
 // Clock is the time the timeline keeps: when the load started, when each
@@ -154,11 +153,15 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	cfg, clock := r.cfg, r.deps.Clock
 	results := newResults(r.deps.Results)
 	names := cfg.Names()
+	judge := newJudge(cfg)
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	loadStart := clock.Now()
-	recorder := stats.NewRecorder(loadStart, names, stats.Options{VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate})
+	recorder := stats.NewRecorder(loadStart, names, stats.Options{
+		VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate,
+		Selections: judge.selections,
+	})
 	rep := &report.Report{Title: "PR check", FailOnShortfall: cfg.FailOnShortfall}
 	if cfg.Deploy == nil {
 		r.logf("load: %s on %d target(s) for %s (ramp-up %s, timeout %s)", rateText(cfg.Rate), len(names), cfg.Duration, cfg.RampUp, cfg.Timeout)
@@ -192,13 +195,9 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	stopLoad()
 	rep.Health = <-healthc
 	rep.Summary = recorder.Close(stoppedAt)
-	rep.Checks = verdict.Evaluate(cfg.Thresholds, rep.Summary, func(name string) verdict.Observed {
-		if t := rep.Summary.Target(name); t != nil {
-			return t
-		}
-		return nil
-	})
-	rep.Inconclusive = r.inconclusive(rep.Summary)
+	rep.Checks = judge.checks(rep.Summary)
+	rep.Regression = judge.regression(rep.Summary)
+	rep.Inconclusive = judge.inconclusive(rep.Summary, rep.Regression)
 	if rep.Cancelled {
 		r.settleDeploy(ctx, rep.Deploy)
 	}
@@ -265,59 +264,3 @@ func (r *results) close() error {
 	}
 	return r.err
 }
-
-// inconclusive says why the head window cannot vouch for the old version:
-// an endpoint was down longer than the downtime limit allows, or more
-// requests failed than degraded-error-rate. Staging was failing before the
-// deploy, so whatever the deploy did cannot be told from it. "" when the
-// head was healthy, or without a deploy.
-func (r *run) inconclusive(s *stats.Summary) string {
-	if r.cfg.Deploy == nil || len(s.Phases) == 0 || s.Phases[0].Name != "head" {
-		return ""
-	}
-	head := s.Phases[0]
-	target, down := headDowntime(s, head)
-	for _, t := range r.cfg.Thresholds {
-		if t.Metric != verdict.Downtime || t.Target != "" {
-			continue
-		}
-		check := verdict.Evaluate([]verdict.Threshold{t}, downtimeOnly(down), nil)[0]
-		if !check.Pass {
-			return fmt.Sprintf("staging was failing before the deploy: %s got no successful answer for %s during the head window (%s allows %s), so the check cannot vouch for the deploy either way",
-				target, down.Round(time.Millisecond), t.Source, verdict.FormatSeconds(t.Limit))
-		}
-	}
-	if rate := r.cfg.DegradedErrorRate; rate > 0 && head.ErrorRate() > rate {
-		return fmt.Sprintf("staging was failing before the deploy: %d of the head window's %d requests failed (%s, above degraded-error-rate %s), so the check cannot vouch for the deploy either way",
-			head.Failures, head.Requests, verdict.FormatPercent(head.ErrorRate()), verdict.FormatPercent(rate))
-	}
-	return ""
-}
-
-// headDowntime finds the endpoint that was down longest within the head
-// window, and for how long.
-func headDowntime(s *stats.Summary, head stats.PhaseSummary) (target string, longest time.Duration) {
-	for _, t := range s.Targets {
-		for _, w := range t.Down.List {
-			if overlap := min(w.End, head.End) - max(w.Start, head.Start); overlap > longest {
-				target, longest = t.Name, overlap
-			}
-		}
-	}
-	return target, longest
-}
-
-// downtimeOnly is an Observed that knows only a downtime.
-type downtimeOnly time.Duration
-
-func (d downtimeOnly) Quantile(float64) time.Duration { return 0 }
-func (d downtimeOnly) Mean() time.Duration            { return 0 }
-func (d downtimeOnly) Max() time.Duration             { return 0 }
-func (d downtimeOnly) ErrorRate() float64             { return 0 }
-func (d downtimeOnly) Downtime() time.Duration        { return time.Duration(d) }
-
-// The summary and its targets are judged by counts too (k6's http_reqs).
-var (
-	_ verdict.Counted = (*stats.Summary)(nil)
-	_ verdict.Counted = (*stats.TargetSummary)(nil)
-)

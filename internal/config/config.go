@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,10 @@ type Config struct {
 	FailOnShortfall   bool
 	ReportFile        string
 	ResultsFile       string
+
+	// Regression, with max-regression set, judges the deploy window and
+	// the tail against the head; nil otherwise.
+	Regression *verdict.Baseline
 
 	// Deploy is nil in PR-check mode (no workflow, no event type).
 	Deploy *Deploy
@@ -90,6 +95,35 @@ func (c *Config) Names() []string {
 	names := make([]string, len(c.Mix.Specs))
 	for i, s := range c.Mix.Specs {
 		names[i] = s.Name
+	}
+	return names
+}
+
+// Group returns the indexes of the targets in the group called name.
+func (c *Config) Group(name string) []int {
+	var in []int
+	for i, s := range c.Mix.Specs {
+		if s.Group == name {
+			in = append(in, i)
+		}
+	}
+	return in
+}
+
+// Phases are the phases of the deploy timeline.
+var Phases = []string{"head", "deploy", "tail"}
+
+// thresholdNames are what a threshold may limit itself to: the targets,
+// their groups, and the phases when a deploy is dispatched.
+func (c *Config) thresholdNames(dispatching bool) verdict.Names {
+	names := verdict.Names{Targets: c.Names()}
+	for _, s := range c.Mix.Specs {
+		if s.Group != "" && !slices.Contains(names.Groups, s.Group) {
+			names.Groups = append(names.Groups, s.Group)
+		}
+	}
+	if dispatching {
+		names.Phases = Phases
 	}
 	return names
 }
@@ -247,6 +281,35 @@ func (p *parser) oauth(c *Config) {
 	c.OAuth = &clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: tokenURL, Scopes: scopes}
 }
 
+// regression reads max-regression and regression-floor: the before/after
+// comparison of the deploy with its head, which only a deploy has.
+func (p *parser) regression(dispatching bool) *verdict.Baseline {
+	raw := p.src.Get("max-regression")
+	floor, floorSet := p.optionalLatency("regression-floor")
+	if raw == "" {
+		return nil
+	}
+	share, err := verdict.ParseFraction(raw)
+	if err != nil {
+		p.fail("max-regression", err)
+		return nil
+	}
+	if !dispatching {
+		p.fail("max-regression", fmt.Errorf("is %q but neither workflow nor event-type is set: it compares the deploy with the head before it", raw))
+		return nil
+	}
+	opts := []verdict.BaselineOption{verdict.WithMaxRegression(share)}
+	if floorSet {
+		opts = append(opts, verdict.WithRegressionFloor(floor))
+	}
+	b, err := verdict.NewBaseline(opts...)
+	if err != nil {
+		p.fail("max-regression", err)
+		return nil
+	}
+	return &b
+}
+
 func (p *parser) fraction(input string) float64 {
 	raw := p.src.Get(input)
 	if raw == "" {
@@ -342,12 +405,14 @@ func Parse(src *Source) (*Config, error) {
 	if d, ok := p.optionalLatency("max-downtime"); ok {
 		c.Thresholds = append(c.Thresholds, verdict.Threshold{Metric: verdict.Downtime, Op: verdict.LessEq, Limit: d.Seconds(), Source: "max-downtime"})
 	}
-	more, err := ParseThresholds(src.Get("thresholds"), c.Names())
+	dispatching := src.Get("workflow") != "" || src.Get("event-type") != ""
+	more, err := ParseThresholds(src.Get("thresholds"), c.thresholdNames(dispatching))
 	if err != nil {
 		p.fail("thresholds", err)
 	}
 	c.Thresholds = append(c.Thresholds, more...)
 
+	c.Regression = p.regression(dispatching)
 	c.FreshShare = p.fraction("fresh-connection-rate")
 	c.DegradedErrorRate = p.fraction("degraded-error-rate")
 	c.VersionField = src.Get("version-field")
@@ -629,8 +694,8 @@ func readTargets(inline, path string) ([]targets.Spec, *Error) {
 
 // ParseThresholds reads the thresholds input, one line at a time (see
 // verdict.ParseLine); blank lines and # comments are ignored. names are the
-// targets a line may limit itself to.
-func ParseThresholds(raw string, names []string) ([]verdict.Threshold, error) {
+// targets, groups and phases a line may limit itself to.
+func ParseThresholds(raw string, names verdict.Names) ([]verdict.Threshold, error) {
 	var out []verdict.Threshold
 	for n, line := range strings.Split(raw, "\n") {
 		line = strings.TrimSpace(line)

@@ -164,7 +164,7 @@ func TestBadInputNamesTheInputAndQuotesTheValue(t *testing.T) {
 		{"a JSON target with trailing data inline", map[string]string{"targets": `{"method":"GET","url":"http://127.0.0.1:1/"}{}`}, "targets", `after top-level value`},
 		{"a k6 metric not measured", map[string]string{"thresholds": "http_req_waiting: p(95)<100"}, "thresholds", `k6 metric "http_req_waiting" is not measured`},
 		{"a percentile that is not a number", map[string]string{"thresholds": "p(foo)<1"}, "thresholds", `"foo" is not a percentile`},
-		{"a phase scope", map[string]string{"thresholds": "http_req_duration{phase:deploy}: p(99)<1s"}, "thresholds", `cannot be limited to a phase yet`},
+		{"a phase scope", map[string]string{"thresholds": "http_req_duration{phase:deploy}: p(99)<1s"}, "thresholds", `a run without a deploy has no phases`},
 		{"an error rate over 100%", map[string]string{"max-error-rate": "150%"}, "max-error-rate", `"150%"`},
 		{"a negative latency", map[string]string{"max-p95": "-5ms"}, "max-p95", `"-5ms"`},
 		{"a latency without unit", map[string]string{"max-p99": "500"}, "max-p99", `"500"`},

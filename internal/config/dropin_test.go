@@ -279,7 +279,7 @@ func TestK6ThresholdsReadAsK6ReadsThem(t *testing.T) {
 		}
 		rows++
 		source, input, k6, ours, why := cells[0], cells[1], cells[2], cells[3], cells[4]
-		got, err := ParseThresholds(input, []string{"search"})
+		got, err := ParseThresholds(input, verdict.Names{Targets: []string{"search"}})
 		var reading string
 		if err != nil {
 			reading = "error: " + err.Error()

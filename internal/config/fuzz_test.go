@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/zerodowntime/deploy-load-check/internal/targets"
+	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
 
 // The fuzz targets below run their seeds in every `go test`; explore with
@@ -186,7 +187,7 @@ func FuzzParseThresholds(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		thresholds, err := ParseThresholds(raw, nil)
+		thresholds, err := ParseThresholds(raw, verdict.Names{})
 		if err != nil {
 			messagecheck.Check(t, "ParseThresholds", raw, err)
 			// The message starts with the line it is about, quoted.
@@ -215,7 +216,7 @@ func FuzzParseThresholds(f *testing.F) {
 			}
 			// Each threshold writes itself in the syntax it came in (the
 			// precision of the limit is fuzzed in package verdict).
-			again, err := ParseThresholds(th.String(), nil)
+			again, err := ParseThresholds(th.String(), verdict.Names{})
 			if err != nil || len(again) != 1 {
 				t.Fatalf("ParseThresholds(%q): %s does not read back: %v", raw, th, err)
 			}

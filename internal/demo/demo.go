@@ -36,6 +36,8 @@ type API struct {
 	// generation counts reloads; a connection opened before the latest
 	// one is closed after its next answer.
 	generation atomic.Int64
+	// slower is added to every answer's latency (SetSlower).
+	slower atomic.Int64
 
 	mu      sync.Mutex
 	server  *http.Server
@@ -90,6 +92,9 @@ func (a *API) handler() http.Handler {
 			w.Header().Set("Connection", "close")
 		}
 		w.Header().Set("X-Version", a.Version())
+		if d := time.Duration(a.slower.Load()); d > 0 {
+			time.Sleep(d)
+		}
 		if code := a.brokenStatus(r.URL.Path); code != 0 {
 			writeJSON(w, code, map[string]string{"error": http.StatusText(code)})
 			return
@@ -186,6 +191,10 @@ func (a *API) Resume() error {
 	a.serve(ln)
 	return nil
 }
+
+// SetSlower makes every answer d slower from now on, as a new version
+// with a slow query or a cold cache does; 0 restores the speed.
+func (a *API) SetSlower(d time.Duration) { a.slower.Store(int64(d)) }
 
 // Break makes every path starting with prefix answer status, as a broken
 // route, a renamed handler or a throttled path does, until Heal.

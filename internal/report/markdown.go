@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	r.writeFindings(&b)
 	r.writeThresholds(&b)
 	r.writeRequestChart(&b, r.timeline())
+	r.writeRegression(&b)
 	r.writePhases(&b)
 	r.writeDisruptions(&b)
 	r.writeLatency(&b)
@@ -150,6 +152,9 @@ func (r *Report) writeThresholds(b *strings.Builder) {
 			mark = "✗"
 		}
 		observed := r.value(c, c.Observed)
+		if c.Window > 0 && !math.IsNaN(c.Observed) {
+			observed += fmt.Sprintf(" in the worst %s window, from %s", span(c.Window), r.at(c.WindowStart))
+		}
 		if c.Metric == verdict.Downtime && c.Target == "" && len(r.Summary.Targets) > 1 {
 			if f, ok := r.worstFinding(""); ok {
 				observed += ", " + escape(r.what(f))

@@ -6,6 +6,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,9 @@ type Report struct {
 	// Inconclusive, when set, says why the check can vouch for the deploy
 	// neither way: staging was already failing before it.
 	Inconclusive string
+	// Regression, with max-regression, is the deploy judged against its
+	// own head.
+	Regression *Regression
 	// ReportPath is where the JSON report was written, for the outputs.
 	ReportPath string
 	Cancelled  bool
@@ -119,7 +123,7 @@ func (r *Report) Verdict() string {
 		return Fail
 	case r.Inconclusive != "":
 		return Inconclusive
-	case !verdict.Passed(r.Checks) || r.shortfall():
+	case !verdict.Passed(r.Checks) || r.shortfall() || len(r.regressionReasons()) > 0:
 		return Fail
 	}
 	return Pass
@@ -163,6 +167,7 @@ func (r *Report) Reasons() []string {
 			}
 		}
 	}
+	out = append(out, r.regressionReasons()...)
 	if r.shortfall() {
 		out = append(out, "the load generator cannot vouch for the deploy: "+r.Health.Problem())
 	}
@@ -177,6 +182,9 @@ func (r *Report) checkReason(c verdict.Check) string {
 		if f, ok := r.worstFinding(c.Target); ok {
 			return r.sentence(f) + "; " + limit
 		}
+	}
+	if c.Window > 0 && !math.IsNaN(c.Observed) {
+		return fmt.Sprintf("%s was %s in the worst %s window, from %s; %s", checkName(c), r.value(c, c.Observed), span(c.Window), r.at(c.WindowStart), limit)
 	}
 	return fmt.Sprintf("%s was %s; %s", checkName(c), r.value(c, c.Observed), limit)
 }
@@ -207,13 +215,8 @@ func (r *Report) value(c verdict.Check, v float64) string {
 	return latency(time.Duration(v * float64(time.Second)))
 }
 
-// checkName is a threshold's metric with its target, if any.
-func checkName(c verdict.Check) string {
-	if c.Target != "" {
-		return c.Target + ": " + c.Name()
-	}
-	return c.Name()
-}
+// checkName is a threshold's metric with its target and scope, if any.
+func checkName(c verdict.Check) string { return c.Subject() }
 
 // Headline is the verdict in one sentence, for the log and the step's
 // annotation.
@@ -288,6 +291,7 @@ func (r *Report) Outputs() []Output {
 		{"downtime-target", ""},
 		{"outage-s", secondsText(s.Outage.Longest)},
 		{"recovered", strconv.FormatBool(r.Recovered())},
+		{"latency-shift-pct", r.latencyShiftPercent()},
 		{"report", r.ReportPath},
 		{"deploy-run-id", ""},
 		{"deploy-run-url", ""},

@@ -95,9 +95,12 @@ func (sc scenario) report(t *testing.T) *Report {
 	rep := &Report{
 		Title:   "PR check",
 		Summary: summary,
-		Checks: verdict.Evaluate(thresholds, summary, func(name string) verdict.Observed {
-			if t := summary.Target(name); t != nil {
-				return t
+		Checks: verdict.Evaluate(thresholds, func(t verdict.Threshold) verdict.Observed {
+			if t.Target == "" {
+				return summary
+			}
+			if target := summary.Target(t.Target); target != nil {
+				return target
 			}
 			return nil
 		}),

@@ -30,6 +30,16 @@ func (ps phases) at(sent time.Duration) *phase {
 	return nil
 }
 
+// index returns the index of the phase called name, -1 if none.
+func (ps phases) index(name string) int {
+	for i, p := range ps {
+		if p.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
 func (ps phases) end(i int) time.Duration {
 	if i+1 < len(ps) {
 		return ps[i+1].start

@@ -49,6 +49,7 @@ type Recorder struct {
 	versions versions
 	outage   downtime   // windows in which every endpoint failed and none answered
 	byTarget []downtime // windows in which one endpoint did not, by target index
+	selected []*Selected
 }
 
 // Options tune a Recorder. The zero value works.
@@ -63,6 +64,10 @@ type Options struct {
 	// DegradedErrorRate is the error rate above which a second counts as
 	// degraded, from 0 to 1; 0 turns degraded seconds off.
 	DegradedErrorRate float64
+	// Selections are the parts of the requests to keep figures of besides
+	// the whole run, its targets and its phases; Summary.Selected holds
+	// them in the same order.
+	Selections []Selection
 }
 
 // Hit says what the load generator knows of a result beyond vegeta's
@@ -119,6 +124,10 @@ func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder 
 		r.modes[i].aggregate = newAggregate()
 	}
 	r.timeline.hist = newHistogram()
+	for _, sel := range opts.Selections {
+		sel.Targets = slices.Clone(sel.Targets)
+		r.selected = append(r.selected, &Selected{Selection: sel})
+	}
 	return r
 }
 
@@ -163,8 +172,15 @@ func (r *Recorder) Record(res *vegeta.Result, hit Hit) {
 	if version != "" {
 		o.version = r.versions.count(version, o.sent, ok)
 	}
+	phaseName := ""
 	if p := r.phases.at(o.sent); p != nil {
 		p.aggregate.add(o.latency, ok)
+		phaseName = p.name
+	}
+	for _, s := range r.selected {
+		if s.holds(o.target, phaseName) {
+			s.add(&o)
+		}
 	}
 	r.codes[o.code]++
 	if !ok {
@@ -198,6 +214,7 @@ func (r *Recorder) inOrder(o outcome) {
 	if o.target >= 0 && o.target < len(r.byTarget) {
 		if w, closed := r.byTarget[o.target].add(o); closed {
 			r.phases.noteDowntime(w)
+			r.noteSelectedWindow(o.target, w)
 		}
 	}
 }
@@ -229,6 +246,7 @@ func (r *Recorder) Close(end time.Time) *Summary {
 	for i := range r.byTarget {
 		if w, open := r.byTarget[i].close(elapsed); open {
 			r.phases.noteDowntime(w)
+			r.noteSelectedWindow(i, w)
 		}
 	}
 	r.timeline.close()
@@ -252,6 +270,13 @@ func (r *Recorder) Close(end time.Time) *Summary {
 	s.Versions = r.versions.byFirstAnswer(s.Seconds)
 	s.Degraded = degradedWindows(s.Seconds, r.opts.DegradedErrorRate)
 	s.Phases = r.phases.summaries(elapsed)
+	for _, sel := range r.selected {
+		sel.elapsed = elapsed
+		if i := r.phases.index(sel.Phase); sel.Phase != "" && i >= 0 {
+			sel.elapsed = min(r.phases.end(i), elapsed) - r.phases[i].start
+		}
+		s.Selected = append(s.Selected, sel)
+	}
 	for code, n := range r.codes {
 		s.Codes = append(s.Codes, CodeCount{Code: code, Count: n})
 	}

@@ -447,3 +447,60 @@ func TestVersionFieldIsReadFromJSONAnswers(t *testing.T) {
 		t.Errorf("versions (-want +got):\n%s", diff)
 	}
 }
+
+func TestASelectionKeepsItsPartOfTheRun(t *testing.T) {
+	t.Parallel()
+	// Two targets in turn, 10 ms apart, for 4 s; the deploy phase runs
+	// from 1 s to 3 s. Target 1 answers 503 from 1.5 s to 2 s, and takes
+	// 50 ms to succeed during the deploy, 5 ms otherwise.
+	deployOnly := Selection{Targets: []int{1}, Phase: "deploy", Successful: true, PerSecond: true}
+	r := NewRecorder(epoch, []string{"GET /a", "GET /b"}, Options{Selections: []Selection{deployOnly, {}}})
+	r.StartPhase("head", epoch)
+	r.StartPhase("deploy", epoch.Add(time.Second))
+	r.StartPhase("tail", epoch.Add(3*time.Second))
+	for i := range 400 {
+		at := time.Duration(i) * 10 * time.Millisecond
+		target := i % 2
+		code, latency, errText := uint16(200), 5*time.Millisecond, ""
+		if target == 1 && at >= time.Second && at < 3*time.Second {
+			latency = 50 * time.Millisecond
+			if at >= 1500*time.Millisecond && at < 2*time.Second {
+				code, latency, errText = 503, time.Millisecond, "503 Service Unavailable"
+			}
+		}
+		r.Record(result(uint64(i), at, latency, code, errText), Hit{Target: target})
+	}
+	s := r.Close(epoch.Add(4 * time.Second))
+	if len(s.Selected) != 2 {
+		t.Fatalf("%d selections kept, want 2", len(s.Selected))
+	}
+	sel := s.Selected[0]
+	if sel.Requests != 100 || sel.Failures != 25 {
+		t.Errorf("deploy share of GET /b: %d requests, %d failed; want 100 and 25", sel.Requests, sel.Failures)
+	}
+	// Only its successful requests are timed: all took 50 ms.
+	if p := sel.Quantile(0.01); p < 50*time.Millisecond || p > 50100*time.Microsecond {
+		t.Errorf("p1 of successful requests = %s, want 50ms", p)
+	}
+	if got := sel.Downtime(); got != 500*time.Millisecond {
+		t.Errorf("downtime within the deploy = %s, want 500ms", got)
+	}
+	if got := sel.RequestRate(); got != 50 {
+		t.Errorf("request rate over the 2 s deploy = %v, want 50", got)
+	}
+	if n := sel.SecondCount(); n != 3 {
+		t.Fatalf("kept %d seconds, want 3 (up to the deploy's last)", n)
+	}
+	if r, f := sel.SecondRequests(0); r != 0 || f != 0 {
+		t.Errorf("second 0, before the deploy: %d requests, %d failed; want none", r, f)
+	}
+	if r, f := sel.SecondRequests(1); r != 50 || f != 25 {
+		t.Errorf("second 1: %d requests, %d failed; want 50 and 25", r, f)
+	}
+	if h := sel.SecondLatency(1); h == nil || h.TotalCount() != 25 {
+		t.Errorf("second 1 timed %v requests, want its 25 successes", h)
+	}
+	if whole := s.Selected[1]; whole.Requests != 400 || whole.Failures != 25 || whole.SecondCount() != 0 {
+		t.Errorf("the whole run: %d requests, %d failed, %d seconds; want 400, 25, none kept", whole.Requests, whole.Failures, whole.SecondCount())
+	}
+}

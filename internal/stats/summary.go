@@ -18,6 +18,7 @@ type Summary struct {
 	Codes    []CodeCount      // by code; 0 means no answer
 	Errors   []ErrorCount     // most frequent first
 	Seconds  []Second         // by send time, from the start
+	Selected []*Selected      // one for each of Options.Selections, in order
 
 	// Outage is the windows in which no endpoint got a successful answer
 	// and every one of them was asked and failed: the whole API was down.

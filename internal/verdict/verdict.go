@@ -52,6 +52,21 @@ type Threshold struct {
 	Limit  float64
 	Source string // where it came from: an input name, or "thresholds"
 	Target string // the target it limits; "" for the whole run
+	// Group, Phase and Successful narrow it further: to the targets of a
+	// group, to one phase of the deploy timeline, to the latency of
+	// successful requests (k6's {expected_response:true}).
+	Group      string
+	Phase      string
+	Successful bool
+	// Window, when set, judges the worst sliding window of that many whole
+	// seconds rather than the whole run (or phase).
+	Window time.Duration
+}
+
+// Scoped reports whether the threshold is limited to less than the whole
+// run.
+func (t Threshold) Scoped() bool {
+	return t.Target != "" || t.Group != "" || t.Phase != "" || t.Successful
 }
 
 // Observed is what a run offers to be judged by.
@@ -77,22 +92,27 @@ type Check struct {
 	Threshold
 	Observed float64
 	Pass     bool
+	// WindowStart is when the worst window began, since the start of the
+	// load, for a threshold with a Window.
+	WindowStart time.Duration
 }
 
-// Evaluate checks each threshold against the whole run, or against the
-// target it names (target returns nil for an unknown name, which fails).
-func Evaluate(thresholds []Threshold, whole Observed, target func(name string) Observed) []Check {
+// Evaluate checks each threshold against what observe returns for it: the
+// whole run, or the target, group or phase it is limited to (nil when the
+// run has none such, which fails as not measured).
+func Evaluate(thresholds []Threshold, observe func(Threshold) Observed) []Check {
 	checks := make([]Check, 0, len(thresholds))
 	for _, t := range thresholds {
-		observed := whole
-		if t.Target != "" {
-			if observed = target(t.Target); observed == nil {
-				checks = append(checks, Check{Threshold: t, Observed: math.NaN()})
-				continue
+		check := Check{Threshold: t, Observed: math.NaN()}
+		if observed := observe(t); observed != nil {
+			if t.Window > 0 {
+				check.Observed, check.WindowStart = t.worstWindow(observed)
+			} else {
+				check.Observed = t.observe(observed)
 			}
 		}
-		v := t.observe(observed)
-		checks = append(checks, Check{Threshold: t, Observed: v, Pass: t.holds(v)})
+		check.Pass = t.holds(check.Observed)
+		checks = append(checks, check)
 	}
 	return checks
 }
@@ -184,13 +204,19 @@ func (t Threshold) Name() string {
 }
 
 // String writes the threshold back in the syntax the thresholds input
-// reads, with its target.
+// reads, with its target, scope and window.
 func (t Threshold) String() string {
-	expr := t.Name() + string(t.Op) + t.Format(t.Limit)
+	return t.Subject() + string(t.Op) + t.Format(t.Limit)
+}
+
+// Subject is what the threshold limits, as written: its target, metric,
+// scope and window, such as "search: p(99){phase:deploy}[10s]".
+func (t Threshold) Subject() string {
+	subject := t.Name() + t.scopeText()
 	if t.Target != "" {
-		return t.Target + ": " + expr
+		return t.Target + ": " + subject
 	}
-	return expr
+	return subject
 }
 
 // Format writes a value of the threshold's metric: a duration, a
@@ -264,13 +290,15 @@ func FormatSeconds(s float64) string {
 //
 //	p(95)<400ms
 //	search: p(95)<300ms
+//	p(99){phase:deploy}[10s]<1s
 //	http_req_duration: ['p(95)<500', 'p(99)<1500']
-//	http_req_failed: rate<0.01
+//	http_req_failed{group:browse}: rate<0.01
 //
-// targets are the names a line may limit itself to. A list gives one
-// threshold per expression; k6's empty list gives none.
-func ParseLine(line string, targets []string) ([]Threshold, error) {
+// names are the targets, groups and phases a line may limit itself to. A
+// list gives one threshold per expression; k6's empty list gives none.
+func ParseLine(line string, names Names) ([]Threshold, error) {
 	text := strings.TrimSpace(line)
+	targets := names.Targets
 	pre, rhs, err := splitPrefix(text, targets)
 	if err != nil {
 		return nil, err
@@ -281,7 +309,7 @@ func ParseLine(line string, targets []string) ([]Threshold, error) {
 	}
 	out := make([]Threshold, 0, len(items))
 	for _, item := range items {
-		t, err := parseExpression(item, pre, targets)
+		t, err := parseExpression(item, pre, names)
 		if err != nil {
 			return nil, err
 		}
@@ -294,7 +322,7 @@ func ParseLine(line string, targets []string) ([]Threshold, error) {
 // error_rate<0.5%, downtime<=1s or k6's p(95)<500 (milliseconds). Spaces
 // are allowed around the operator. It limits the whole run.
 func Parse(s string) (Threshold, error) {
-	return parseExpression(strings.TrimSpace(s), prefix{}, nil)
+	return parseExpression(strings.TrimSpace(s), prefix{}, Names{})
 }
 
 // prefix is what comes before a line's colon: a target, or a k6 metric
@@ -522,7 +550,7 @@ var operators = []struct {
 
 // parseExpression reads AGGREGATION[scope][window] OP VALUE in the context
 // of the line's prefix.
-func parseExpression(text string, pre prefix, targets []string) (Threshold, error) {
+func parseExpression(text string, pre prefix, names Names) (Threshold, error) {
 	i := topLevelIndex(text, "<>=!")
 	if i < 0 {
 		return Threshold{}, errNoComparison
@@ -557,7 +585,7 @@ func parseExpression(text string, pre prefix, targets []string) (Threshold, erro
 		return Threshold{}, err
 	}
 	sc.tags = append(slices.Clip(pre.scope.tags), sc.tags...)
-	if err := sc.apply(&t, targets); err != nil {
+	if err := sc.apply(&t, names); err != nil {
 		return Threshold{}, err
 	}
 	return t, nil
@@ -734,38 +762,6 @@ func readTags(inner string) ([]tag, error) {
 		tags = append(tags, tag{key, value})
 	}
 	return tags, nil
-}
-
-// apply limits t to the scope. Only {target:NAME} is evaluated today;
-// phases, groups and windows are read so that they can be added here.
-func (sc scope) apply(t *Threshold, targets []string) error {
-	for _, tg := range sc.tags {
-		written := "{" + tg.key + ":" + tg.value + "}"
-		switch tg.key {
-		case "target":
-			if t.Target != "" && t.Target != tg.value {
-				return fmt.Errorf("scope %q is on target %q's line; name one target", written, t.Target)
-			}
-			if !slices.Contains(targets, tg.value) {
-				return fmt.Errorf("scope %q: no target is named %q; the targets are %s", written, tg.value, quoteAll(targets))
-			}
-			t.Target = tg.value
-		case "phase":
-			return fmt.Errorf("scope %q: thresholds cannot be limited to a phase yet; limit the whole run or one target", written)
-		case "group":
-			return fmt.Errorf("scope %q: thresholds cannot be limited to a group yet; limit the whole run or one target", written)
-		case "name", "url":
-			return fmt.Errorf("scope %q: this check tags requests by target; write {target:NAME} with a target's name, or start the line with the name", written)
-		case "expected_response":
-			return fmt.Errorf("scope %q is not read: latency here covers every request, failed ones included; drop the scope, and limit failures with http_req_failed: rate<0.01", written)
-		default:
-			return fmt.Errorf("scope %q: requests carry no %q tag here; the scope a threshold may take is {target:NAME}", written, tg.key)
-		}
-	}
-	if sc.hasWindow {
-		return fmt.Errorf("window %q: thresholds over a window are not evaluated yet; drop the window to limit the whole run", "["+sc.window+"]")
-	}
-	return nil
 }
 
 // ParseFraction reads a rate as a percentage ("0.5%") or a fraction

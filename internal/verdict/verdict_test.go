@@ -74,12 +74,11 @@ func TestParseRejectsWithAReason(t *testing.T) {
 		{"value>0", "no gauges"},
 		{"count>-1", "not a number of requests"},
 		{"request_rate>fast", "not a request rate"},
-		{"p(99){phase:deploy}[10s]<1s", `scope "{phase:deploy}": thresholds cannot be limited to a phase yet`},
-		{"p(99){group:browse}<1s", `scope "{group:browse}": thresholds cannot be limited to a group yet`},
-		{"p(99)[10s]<1s", `window "[10s]": thresholds over a window are not evaluated yet`},
+		{"p(99){phase:deploy}[10s]<1s", `scope "{phase:deploy}": a run without a deploy has no phases`},
+		{"p(99){group:browse}<1s", `scope "{group:browse}": no target is in a group named "browse"`},
+		{"p(99)[1.5s]<1s", `window "[1.5s]": want whole seconds`},
 		{"p(99){target:search}<1s", `no target is named "search"`},
 		{"p(99){url:http://h/}<1s", "write {target:NAME}"},
-		{"p(99){expected_response:true}<1s", "failed ones included"},
 		{"p(99){method}<1s", `tag "method": want key:value`},
 		{"error_rate<101%", "out of range"},
 		{"error_rate<-1%", "out of range"},
@@ -127,7 +126,7 @@ func TestEvaluateJudgesEachThreshold(t *testing.T) {
 		parse("p(99)<500ms"),
 		parse("error_rate<=0.4%"),
 		parse("downtime<=1s"),
-	}, obs, func(string) Observed { return nil })
+	}, func(Threshold) Observed { return obs })
 	var got []bool
 	for _, c := range checks {
 		got = append(got, c.Pass)
@@ -159,7 +158,7 @@ func (c counted) RequestRate() float64 { return c.rate }
 func TestEvaluateJudgesK6Aggregations(t *testing.T) {
 	t.Parallel()
 	run := counted{observed: observed{min: 2 * time.Millisecond, mean: 200 * time.Millisecond}, requests: 1000, rate: 49.8}
-	thresholds, err := ParseLine("http_reqs: ['count==1000', 'rate>=50']", nil)
+	thresholds, err := ParseLine("http_reqs: ['count==1000', 'rate>=50']", Names{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +166,7 @@ func TestEvaluateJudgesK6Aggregations(t *testing.T) {
 		thresholds = append(thresholds, mustParse(t, s))
 	}
 	var got []bool
-	for _, c := range Evaluate(thresholds, run, nil) {
+	for _, c := range Evaluate(thresholds, func(Threshold) Observed { return run }) {
 		got = append(got, c.Pass)
 	}
 	if diff := cmp.Diff([]bool{true, false, true, false, false, true}, got); diff != "" {
@@ -175,7 +174,7 @@ func TestEvaluateJudgesK6Aggregations(t *testing.T) {
 	}
 	// A run that does not count its requests fails count thresholds, as
 	// not measured.
-	checks := Evaluate(thresholds[:1], run.observed, nil)
+	checks := Evaluate(thresholds[:1], func(Threshold) Observed { return run.observed })
 	if checks[0].Pass || checks[0].Format(checks[0].Observed) != "not measured" {
 		t.Errorf("count against a run without counts: pass %t, observed %s; want a failure, not measured", checks[0].Pass, checks[0].Format(checks[0].Observed))
 	}
@@ -206,7 +205,7 @@ func TestParseLineReadsK6Thresholds(t *testing.T) {
 		{"http_reqs{target:GET /health}: count>=1", []string{"GET /health: count>=1"}},
 	}
 	for _, tt := range tests {
-		got, err := ParseLine(tt.line, targets)
+		got, err := ParseLine(tt.line, Names{Targets: targets})
 		if err != nil {
 			t.Errorf("ParseLine(%q): %v", tt.line, err)
 			continue
@@ -215,7 +214,7 @@ func TestParseLineReadsK6Thresholds(t *testing.T) {
 		for _, th := range got {
 			written = append(written, th.String())
 			// What String writes reads back as the same threshold.
-			if again, err := ParseLine(th.String(), targets); err != nil || len(again) != 1 || again[0] != th {
+			if again, err := ParseLine(th.String(), Names{Targets: targets}); err != nil || len(again) != 1 || again[0] != th {
 				t.Errorf("ParseLine(%q): %s reads back as %v, %v", tt.line, th, again, err)
 			}
 		}
@@ -236,8 +235,16 @@ func TestParseLineSaysWhatToWriteInstead(t *testing.T) {
 		{"http_req_failed: p(95)<10", "write http_req_failed: rate<0.01"},
 		{"http_reqs: value>0", "http_reqs takes count or rate"},
 		{"http_req_failed: rate<1.5", `"1.5" is not a rate; want a fraction from 0 to 1`},
-		{"http_req_duration{phase:deploy}: p(99)<1s", `scope "{phase:deploy}": thresholds cannot be limited to a phase yet`},
-		{"http_req_duration{group:::browse}: p(99)<1s", `scope "{group:::browse}": thresholds cannot be limited to a group yet`},
+		{"http_req_duration{phase:deploy}: p(99)<1s", `scope "{phase:deploy}": a run without a deploy has no phases`},
+		{"p(99){phase:rollout}<1s", `scope "{phase:rollout}": no phase is named "rollout"; the phases are "head", "deploy", "tail"`},
+		{"http_req_duration{group:::browse}: p(99)<1s", `scope "{group:::browse}": no target is in a group named "::browse"`},
+		{"p(99){group:browse,target:search}<1s", "limit a target or a group, not both"},
+		{"p(99)[500ms]<1s", "want whole seconds, 1s or more"},
+		{"p(99)[2h]<1s", "is longer than 1h0m0s"},
+		{"downtime[10s]<1s", "downtime is already the longest window"},
+		{"avg[10s]<1s", "a window judges p(N), med, max or error_rate, not avg"},
+		{"error_rate{expected_response:true}<1%", "limits latency; error_rate is not one"},
+		{"http_req_duration{expected_response:false}: p(95)<500", "the latency of failed requests alone is not kept"},
 		{"http_req_duration{staticAsset:yes}: p(99)<500", `requests carry no "staticAsset" tag here`},
 		{"http_req_duration{target:search}: p(99){target:other}<1s", `scope "{target:other}" is on target "search"'s line`},
 		{"p(99){target:other}<1s", `scope "{target:other}": no target is named "other"`},
@@ -249,7 +256,11 @@ func TestParseLineSaysWhatToWriteInstead(t *testing.T) {
 		{"http_req_duration: ['p(95)<500]", "is not a quoted expression"},
 	}
 	for _, tt := range tests {
-		_, err := ParseLine(tt.line, []string{"search", "GET /health"})
+		names := Names{Targets: []string{"search", "GET /health"}, Groups: []string{"browse"}}
+		if strings.Contains(tt.line, "rollout") {
+			names.Phases = []string{"head", "deploy", "tail"}
+		}
+		_, err := ParseLine(tt.line, names)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("ParseLine(%q) error = %v, want one saying %q", tt.line, err, tt.want)
 		}

@@ -1,0 +1,224 @@
+package check
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/zerodowntime/deploy-load-check/internal/config"
+	"github.com/zerodowntime/deploy-load-check/internal/report"
+	"github.com/zerodowntime/deploy-load-check/internal/stats"
+	"github.com/zerodowntime/deploy-load-check/internal/verdict"
+)
+
+// judge asks the recorder for the parts of the requests the thresholds
+// and the before/after comparison need, and judges them once the load is
+// over.
+type judge struct {
+	cfg        *config.Config
+	selections []stats.Selection
+	keys       []string // of selections, to find one again
+}
+
+// The parts of the run the before/after comparison reads: each phase's
+// successful requests, the head's second by second for its halves.
+var (
+	headSelection   = stats.Selection{Phase: "head", Successful: true, PerSecond: true}
+	deploySelection = stats.Selection{Phase: "deploy", Successful: true}
+	tailSelection   = stats.Selection{Phase: "tail", Successful: true}
+)
+
+func newJudge(cfg *config.Config) *judge {
+	j := &judge{cfg: cfg}
+	for _, t := range cfg.Thresholds {
+		if sel, ok := j.selection(t); ok {
+			j.add(sel)
+		}
+	}
+	if cfg.Regression != nil && cfg.Deploy != nil {
+		j.add(headSelection)
+		j.add(deploySelection)
+		j.add(tailSelection)
+	}
+	return j
+}
+
+// selection is the part of the run a threshold is judged on, when it is
+// neither the whole run nor one target's share, which the recorder keeps
+// anyway.
+func (j *judge) selection(t verdict.Threshold) (stats.Selection, bool) {
+	if t.Window == 0 && t.Group == "" && t.Phase == "" && !t.Successful {
+		return stats.Selection{}, false
+	}
+	sel := stats.Selection{Phase: t.Phase, Successful: t.Successful, PerSecond: t.Window > 0}
+	switch {
+	case t.Target != "":
+		sel.Targets = []int{slices.Index(j.cfg.Names(), t.Target)}
+	case t.Group != "":
+		sel.Targets = j.cfg.Group(t.Group)
+	}
+	return sel, true
+}
+
+func (j *judge) add(sel stats.Selection) {
+	key := selectionKey(sel)
+	if !slices.Contains(j.keys, key) {
+		j.selections = append(j.selections, sel)
+		j.keys = append(j.keys, key)
+	}
+}
+
+func selectionKey(sel stats.Selection) string {
+	var b strings.Builder
+	for _, i := range sel.Targets {
+		b.WriteString(strconv.Itoa(i) + ",")
+	}
+	fmt.Fprintf(&b, "|%s|%v|%v", sel.Phase, sel.Successful, sel.PerSecond)
+	return b.String()
+}
+
+// selected returns what the recorder kept of sel.
+func (j *judge) selected(s *stats.Summary, sel stats.Selection) *stats.Selected {
+	if i := slices.Index(j.keys, selectionKey(sel)); i >= 0 && i < len(s.Selected) {
+		return s.Selected[i]
+	}
+	return nil
+}
+
+// checks judges every threshold on the part of the run it names.
+func (j *judge) checks(s *stats.Summary) []verdict.Check {
+	return verdict.Evaluate(j.cfg.Thresholds, func(t verdict.Threshold) verdict.Observed {
+		if sel, ok := j.selection(t); ok {
+			if selected := j.selected(s, sel); selected != nil {
+				return selected
+			}
+			return nil
+		}
+		if t.Target != "" {
+			if target := s.Target(t.Target); target != nil {
+				return target
+			}
+			return nil
+		}
+		return s
+	})
+}
+
+// regression judges the deploy window and the tail against the head: the
+// new version must not be slower than the old, nor fail more often.
+func (j *judge) regression(s *stats.Summary) *report.Regression {
+	b := j.cfg.Regression
+	if b == nil || j.cfg.Deploy == nil {
+		return nil
+	}
+	head := j.selected(s, headSelection)
+	out := &report.Regression{MaxRegression: b.MaxRegression(), Floor: b.Floor()}
+	baseline := sample("head", head)
+	for _, phase := range []struct {
+		sel   stats.Selection
+		shift *report.Shift
+	}{{deploySelection, &out.Deploy}, {tailSelection, &out.Tail}} {
+		selected := j.selected(s, phase.sel)
+		if selected == nil || selected.Requests == 0 {
+			continue
+		}
+		candidate := sample(phase.sel.Phase, selected)
+		*phase.shift = report.Shift{Compared: true, Latency: b.Latency(baseline, candidate), Errors: b.Errors(baseline, candidate)}
+	}
+	if head != nil {
+		// The head's two halves, an A/A comparison: the noise floor.
+		mid := head.SecondCount() / 2
+		first, r1, f1 := head.LatencyBetween(0, mid)
+		second, r2, f2 := head.LatencyBetween(mid, head.SecondCount())
+		out.Calibration = b.Calibrate(
+			verdict.Sample{Name: "the head's first half", Latency: first, Requests: r1, Failures: f1},
+			verdict.Sample{Name: "its second half", Latency: second, Requests: r2, Failures: f2})
+	}
+	return out
+}
+
+// sample turns what the recorder kept of a phase into the comparison's
+// sample: a dense histogram of its successful requests' latency.
+func sample(name string, s *stats.Selected) verdict.Sample {
+	if s == nil {
+		return verdict.Sample{Name: name}
+	}
+	out := verdict.Sample{Name: name, Requests: s.Requests, Failures: s.Failures}
+	if packed := s.Latency(); packed != nil && packed.TotalCount() > 0 {
+		out.Latency = hdrhistogram.New(packed.LowestTrackableValue(), packed.HighestTrackableValue(), int(packed.SignificantFigures()))
+		packed.MergeInto(out.Latency)
+	}
+	return out
+}
+
+// inconclusive says why the head window cannot vouch for the old version:
+// an endpoint was down longer than the downtime limit allows, or more
+// requests failed than degraded-error-rate; or, with max-regression, the
+// head was too short to tell an allowed shift from a forbidden one.
+// Whatever the deploy did cannot be told from such a head. "" when the
+// head was healthy, or without a deploy.
+func (j *judge) inconclusive(s *stats.Summary, regression *report.Regression) string {
+	cfg := j.cfg
+	if cfg.Deploy == nil || len(s.Phases) == 0 || s.Phases[0].Name != "head" {
+		return ""
+	}
+	head := s.Phases[0]
+	target, down := headDowntime(s, head)
+	for _, t := range cfg.Thresholds {
+		if t.Metric != verdict.Downtime || t.Scoped() || t.Window > 0 {
+			continue
+		}
+		check := verdict.Evaluate([]verdict.Threshold{t}, func(verdict.Threshold) verdict.Observed { return downtimeOnly(down) })[0]
+		if !check.Pass {
+			return fmt.Sprintf("staging was failing before the deploy: %s got no successful answer for %s during the head window (%s allows %s), so the check cannot vouch for the deploy either way",
+				target, down.Round(time.Millisecond), t.Source, verdict.FormatSeconds(t.Limit))
+		}
+	}
+	if rate := cfg.DegradedErrorRate; rate > 0 && head.ErrorRate() > rate {
+		return fmt.Sprintf("staging was failing before the deploy: %d of the head window's %d requests failed (%s, above degraded-error-rate %s), so the check cannot vouch for the deploy either way",
+			head.Failures, head.Requests, verdict.FormatPercent(head.ErrorRate()), verdict.FormatPercent(rate))
+	}
+	if regression != nil {
+		for _, shift := range []report.Shift{regression.Tail, regression.Deploy} {
+			if shift.Compared && shift.Latency.Decision == verdict.Inconclusive {
+				return "max-regression cannot be judged: " + shift.Latency.Reason + "; lengthen head (or lower max-regression's precision with a larger regression-floor)"
+			}
+		}
+	}
+	return ""
+}
+
+// headDowntime finds the endpoint that was down longest within the head
+// window, and for how long.
+func headDowntime(s *stats.Summary, head stats.PhaseSummary) (target string, longest time.Duration) {
+	for _, t := range s.Targets {
+		for _, w := range t.Down.List {
+			if overlap := min(w.End, head.End) - max(w.Start, head.Start); overlap > longest {
+				target, longest = t.Name, overlap
+			}
+		}
+	}
+	return target, longest
+}
+
+// downtimeOnly is an Observed that knows only a downtime.
+type downtimeOnly time.Duration
+
+func (d downtimeOnly) Quantile(float64) time.Duration { return 0 }
+func (d downtimeOnly) Mean() time.Duration            { return 0 }
+func (d downtimeOnly) Max() time.Duration             { return 0 }
+func (d downtimeOnly) ErrorRate() float64             { return math.NaN() }
+func (d downtimeOnly) Downtime() time.Duration        { return time.Duration(d) }
+
+// What the recorder keeps is judged by counts and second by second too.
+var (
+	_ verdict.Counted = (*stats.Summary)(nil)
+	_ verdict.Counted = (*stats.TargetSummary)(nil)
+	_ verdict.Counted = (*stats.Selected)(nil)
+	_ verdict.Seconds = (*stats.Selected)(nil)
+)

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zerodowntime/deploy-load-check/internal/check/checktest"
+	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
+)
+
+// These tests judge deploys against their own head and by phase: what an
+// absolute limit on the whole run cannot see.
+
+func TestANewVersion40msSlowerFailsMaxRegressionThoughEveryLimitHolds(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	github := checktest.GitHub(t, "success", func() {
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
+		api.SetSlower(40 * time.Millisecond)
+		api.Reload("v2")
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
+	}, deploytest.WithToken(testToken))
+	clock := checktest.Gates(checktest.HitsAtLeast(api, 80), checktest.HitsAtLeast(api, 80))
+	inputs := deployInputs(api, github, map[string]string{
+		"rate":           "50/1s",
+		"max-regression": "20%",
+		"max-p99":        "1s",
+		"max-error-rate": "0%",
+	})
+	run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+	if run.exit != exitBreach || run.outputs["verdict"] != "fail" {
+		t.Fatalf("exit %d, verdict %q; want %d, fail\nsummary:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.summary)
+	}
+	for _, limit := range []string{"- ✓ `p(99)<=1s` (max-p99)", "- ✓ `error_rate<=0%` (max-error-rate)", "- ✓ `downtime<=0s` (max-downtime)"} {
+		if !strings.Contains(run.summary, limit) {
+			t.Errorf("an absolute limit did not hold, want every one to: %q missing\n%s", limit, run.summary)
+		}
+	}
+	if !strings.Contains(run.summary, "the tail is slower than the head") || !strings.Contains(run.summary, "<details open><summary>Before / during / after") {
+		t.Errorf("the summary does not say the tail regressed:\n%s", run.summary)
+	}
+	// The shift is about 40 ms on an API that answers in about one: far
+	// above 100% of the head's median.
+	if shift, err := strconv.ParseFloat(run.outputs["latency-shift-pct"], 64); err != nil || shift < 100 {
+		t.Errorf("latency-shift-pct = %q, want a shift far above 100%%", run.outputs["latency-shift-pct"])
+	}
+}
+
+// TestGracefulReloadsRaiseNoFalseAlarm deploys twenty graceful reloads
+// with the default limits and max-regression: 20%. The defaults must pass
+// every one (a pass means no endpoint dropped a request, and none did);
+// max-regression may call at most one of them slower than its head.
+func TestGracefulReloadsRaiseNoFalseAlarm(t *testing.T) {
+	t.Parallel()
+	const runs = 20
+	var falseAlarms atomic.Int64
+	t.Run("group", func(t *testing.T) {
+		for i := range runs {
+			t.Run(fmt.Sprintf("deploy %d", i+1), func(t *testing.T) {
+				t.Parallel()
+				api := startAPI(t)
+				github := checktest.GitHub(t, "success", func() {
+					checktest.WaitUntil(checktest.HitsAtLeast(api, 15))
+					api.Reload("v2")
+					checktest.WaitUntil(checktest.HitsAtLeast(api, 15))
+				}, deploytest.WithToken(testToken))
+				clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
+				// Only targets, a workflow and the token, with
+				// max-regression and the version header added.
+				inputs := map[string]string{
+					"targets":                threeEndpoints(api) + "\nPOST " + api.URL + "/api/orders",
+					"rate":                   "80/1s",
+					"workflow":               "deploy-staging.yml",
+					"repository":             deploytest.DefaultOwner + "/" + deploytest.DefaultRepo,
+					"poll-interval":          "1s",
+					"version-header":         "X-Version",
+					"max-regression":         "20%",
+					"fail-on-load-shortfall": "false",
+				}
+				run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+				switch {
+				case run.exit == exitPass:
+				case strings.Contains(run.summary, "slower than the head") || strings.Contains(run.summary, "fails more often than the head"):
+					falseAlarms.Add(1)
+					t.Logf("max-regression's false alarm:\n%s", run.summary)
+				default:
+					t.Errorf("exit %d, verdict %q: the defaults failed a graceful reload\nsummary:\n%s", run.exit, run.outputs["verdict"], run.summary)
+				}
+				if !strings.Contains(run.summary, "Versions: v2 first answered at T+") {
+					t.Errorf("the new version never answered; the deploy did not happen:\n%s", run.summary)
+				}
+			})
+		}
+	})
+	t.Logf("max-regression: 20%%: %d false alarms in %d graceful reloads", falseAlarms.Load(), runs)
+	if n := falseAlarms.Load(); n > 1 {
+		t.Errorf("%d false alarms in %d graceful reloads, want at most 1", n, runs)
+	}
+}
+
+func TestASlowSpellDuringTheDeployFailsItsPhaseThresholdOnly(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	github := checktest.GitHub(t, "success", func() {
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
+		api.SetSlower(700 * time.Millisecond)
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 40))
+		api.SetSlower(0)
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
+	}, deploytest.WithToken(testToken))
+	clock := checktest.Gates(checktest.HitsAtLeast(api, 100), checktest.HitsAtLeast(api, 100))
+	inputs := deployInputs(api, github, map[string]string{
+		"rate":       "50/1s",
+		"thresholds": "p(99){phase:deploy}<300ms\np(99)<5s\np(99)[2s]<5s",
+	})
+	run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+	if run.exit != exitBreach {
+		t.Fatalf("exit %d, want %d\nsummary:\n%s", run.exit, exitBreach, run.summary)
+	}
+	for _, want := range []string{
+		"- ✗ `p(99){phase:deploy}<300ms` (thresholds): ",
+		"- ✓ `p(99)<5s` (thresholds): ",
+		"- ✓ `p(99)[2s]<5s` (thresholds): ",
+		" in the worst 2.0 s window, from T+",
+		"p(99){phase:deploy} was ",
+	} {
+		if !strings.Contains(run.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, run.summary)
+		}
+	}
+}
