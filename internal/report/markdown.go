@@ -390,7 +390,7 @@ func (r *Report) writeConnections(b *strings.Builder) {
 func (r *Report) writeGenerator(b *strings.Builder) {
 	h := r.Health
 	if problem := h.Problem(); problem != "" {
-		details(b, "Load generator: **could not vouch for the figures**", true)
+		details(b, "Load generator: <b>could not vouch for the figures</b>", true)
 		fmt.Fprintf(b, "%s.\n\n", escape(problem))
 	} else {
 		details(b, "Load generator: kept its schedule", false)

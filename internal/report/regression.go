@@ -84,7 +84,7 @@ func (r *Report) writeRegression(b *strings.Builder) {
 	failed := g.Deploy.failed() || g.Tail.failed()
 	summary := "Before / during / after: no regression against the head"
 	if failed {
-		summary = "Before / during / after: **slower or failing more than the head**"
+		summary = "Before / during / after: <b>slower or failing more than the head</b>"
 	}
 	details(b, summary, failed)
 	u := unitFor(max(g.Tail.Latency.CandidateMedian, g.Deploy.Latency.CandidateMedian, g.Tail.Latency.BaselineMedian) * 4)

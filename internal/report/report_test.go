@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/google/go-cmp/cmp"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -183,6 +184,47 @@ var scenarios = map[string]scenario{
 	},
 }
 
+// slowerAfterDeploy is a deploy whose new version answers 40 ms slower,
+// judged by max-regression: 20% against its head.
+func slowerAfterDeploy(t *testing.T) *Report {
+	t.Helper()
+	rep := deployScenario(func(target int, at time.Duration) (uint16, time.Duration, string) {
+		if at >= 15*time.Second {
+			return 200, 52 * time.Millisecond, ""
+		}
+		return 200, time.Duration(11+at%3) * time.Millisecond, ""
+	}).report(t)
+	window := func(name string, from, to time.Duration, latency func(time.Duration) time.Duration) verdict.Sample {
+		h := hdrhistogram.New(1, 3_600_000_000, 3)
+		n := int64(0)
+		for at := from; at < to; at += time.Second / 60 {
+			_ = h.RecordValue(latency(at).Microseconds())
+			n++
+		}
+		return verdict.Sample{Name: name, Latency: h, Requests: n}
+	}
+	old := func(at time.Duration) time.Duration { return time.Duration(11+at%3) * time.Millisecond }
+	now := func(at time.Duration) time.Duration {
+		if at >= 15*time.Second {
+			return 52 * time.Millisecond
+		}
+		return old(at)
+	}
+	b, err := verdict.NewBaseline(verdict.WithMaxRegression(0.2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := window("head", 0, 10*time.Second, old)
+	deploy, tail := window("deploy", 10*time.Second, 20*time.Second, now), window("tail", 20*time.Second, 30*time.Second, now)
+	rep.Regression = &Regression{
+		MaxRegression: 0.2, Floor: b.Floor(),
+		Deploy:        Shift{Compared: true, Latency: b.Latency(head, deploy), Errors: b.Errors(head, deploy)},
+		Tail:          Shift{Compared: true, Latency: b.Latency(head, tail), Errors: b.Errors(head, tail)},
+		Calibration:   b.Calibrate(window("the head's first half", 0, 5*time.Second, old), window("its second half", 5*time.Second, 10*time.Second, old)),
+	}
+	return rep
+}
+
 // TestSummariesMatchGolden pins the job summary of each scenario;
 // go test ./internal/report -update rewrites the goldens, which
 // .ci/render.sh then draws as GitHub does.
@@ -198,6 +240,14 @@ func TestSummariesMatchGolden(t *testing.T) {
 			golden(t, filepath.Join("testdata", "summary-"+name+".golden.md"), b.String())
 		})
 	}
+	t.Run("slower-after-deploy", func(t *testing.T) {
+		t.Parallel()
+		var b strings.Builder
+		if err := WriteMarkdown(&b, slowerAfterDeploy(t)); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, filepath.Join("testdata", "summary-slower-after-deploy.golden.md"), b.String())
+	})
 }
 
 // TestJSONReportsMatchGolden pins the JSON report of a deploy with an
