@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zerodowntime/deploy-load-check/internal/check/checktest"
 	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
 )
 
@@ -26,7 +26,7 @@ var binary string
 func TestMain(m *testing.M) {
 	// These tests spend their time waiting for load and deploys, not on
 	// the CPU: run more of them at once than there are cores.
-	raiseParallel()
+	checktest.RaiseParallel(8)
 	dir, err := os.MkdirTemp("", "deploy-load-check-e2e")
 	if err != nil {
 		panic(err)
@@ -193,16 +193,6 @@ func TestTheDemoRunsOutsideActionsAndLeavesNoFiles(t *testing.T) {
 	}
 	if files, _ := os.ReadDir(dir); len(files) != 0 {
 		t.Errorf("the demo left %d files in its working directory, the first %s", len(files), files[0].Name())
-	}
-}
-
-// raiseParallel lets eight tests run at once unless -parallel was given.
-func raiseParallel() {
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		_ = flag.Set("test.parallel", "8")
 	}
 }
 

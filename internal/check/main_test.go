@@ -1,19 +1,13 @@
 package check
 
 import (
-	"flag"
 	"os"
 	"testing"
+
+	"github.com/zerodowntime/deploy-load-check/internal/check/checktest"
 )
 
-// TestMain lets eight tests run at once unless -parallel was given: they
-// spend their time waiting for load and deploys, not on the CPU.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		_ = flag.Set("test.parallel", "8")
-	}
+	checktest.RaiseParallel(8)
 	os.Exit(m.Run())
 }

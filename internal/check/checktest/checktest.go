@@ -6,6 +6,8 @@ package checktest
 
 import (
 	"context"
+	"flag"
+	"strconv"
 	"io"
 	"sync"
 	"testing"
@@ -184,4 +186,16 @@ func DeployInputs(api *demo.API, more map[string]string) map[string]string {
 		inputs[k] = v
 	}
 	return inputs
+}
+
+// RaiseParallel lets n tests of the package run at once unless -parallel
+// was given: timeline tests spend their time waiting for load and deploys,
+// not on the CPU. Call it first in TestMain.
+func RaiseParallel(n int) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(n))
+	}
 }
