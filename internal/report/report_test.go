@@ -218,9 +218,9 @@ func slowerAfterDeploy(t *testing.T) *Report {
 	deploy, tail := window("deploy", 10*time.Second, 20*time.Second, now), window("tail", 20*time.Second, 30*time.Second, now)
 	rep.Regression = &Regression{
 		MaxRegression: 0.2, Floor: b.Floor(),
-		Deploy:        Shift{Compared: true, Latency: b.Latency(head, deploy), Errors: b.Errors(head, deploy)},
-		Tail:          Shift{Compared: true, Latency: b.Latency(head, tail), Errors: b.Errors(head, tail)},
-		Calibration:   b.Calibrate(window("the head's first half", 0, 5*time.Second, old), window("its second half", 5*time.Second, 10*time.Second, old)),
+		Deploy:      Shift{Compared: true, Latency: b.Latency(head, deploy), Errors: b.Errors(head, deploy)},
+		Tail:        Shift{Compared: true, Latency: b.Latency(head, tail), Errors: b.Errors(head, tail)},
+		Calibration: b.Calibrate(window("the head's first half", 0, 5*time.Second, old), window("its second half", 5*time.Second, 10*time.Second, old)),
 	}
 	return rep
 }

@@ -7,8 +7,8 @@ package checktest
 import (
 	"context"
 	"flag"
-	"strconv"
 	"io"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
