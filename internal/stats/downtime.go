@@ -9,8 +9,12 @@ import (
 
 // MaxWindows bounds how many windows a summary lists per stream (the whole
 // API, each endpoint). Counts and totals cover every window; the list keeps
-// the longest.
-const MaxWindows = 100
+// the longest. A shard keeps up to MaxKeptWindows, so that the merge of
+// the shards finds where all of them were down.
+const (
+	MaxWindows     = 100
+	MaxKeptWindows = 10_000
+)
 
 // Window is a span in which a stream of requests (one endpoint's, or all of
 // them) got no successful answer: from the send time of the first failure
@@ -18,7 +22,11 @@ const MaxWindows = 100
 // the load, if none came). Times are since the start of the load.
 type Window struct {
 	Start, End time.Duration
-	Failures   int64
+	// After is the send time of the stream's last success before the
+	// window (0 when none came before): a shard's windows are merged on
+	// the gaps between successes, which is where no shard got an answer.
+	After    time.Duration
+	Failures int64
 	Classes    []Class  // failure classes seen, most frequent first
 	Codes      []uint16 // status codes seen, 0 for no answer
 	Open       bool     // no success came before the load stopped: never recovered
@@ -57,6 +65,7 @@ type downtime struct {
 	// be followed by another endpoint's success a request later.
 	every        int
 	failed       map[int]bool // targets failed in the current streak
+	limit        int          // windows kept; 0 is MaxWindows
 	inStreak     bool
 	current      Window
 	classCounts  [numClasses]int64
@@ -69,6 +78,7 @@ type downtime struct {
 	firstFailure time.Duration
 	lastFailure  time.Duration
 	lastSent     time.Duration
+	lastSuccess  time.Duration
 	open         bool // closed by the end of the load, not by a success
 }
 
@@ -77,6 +87,7 @@ type downtime struct {
 func (d *downtime) add(o outcome) (Window, bool) {
 	d.lastSent = max(d.lastSent, o.sent)
 	if o.ok() {
+		defer func() { d.lastSuccess = o.sent }()
 		if !d.inStreak {
 			return Window{}, false
 		}
@@ -89,7 +100,7 @@ func (d *downtime) add(o outcome) (Window, bool) {
 	d.lastFailure = o.sent
 	if !d.inStreak {
 		d.inStreak = true
-		d.current = Window{Start: o.sent}
+		d.current = Window{Start: o.sent, After: d.lastSuccess}
 		d.classCounts = [numClasses]int64{}
 		d.codes = make(map[uint16]bool)
 		if d.every > 0 {
@@ -132,14 +143,19 @@ func (d *downtime) finish(end time.Duration, open bool) (Window, bool) {
 		w.Codes = append(w.Codes, code)
 	}
 	slices.Sort(w.Codes)
+	d.keep(w)
+	return w, true
+}
+
+// keep counts a finished window and keeps it among the longest.
+func (d *downtime) keep(w Window) {
 	d.count++
 	d.total += w.Duration()
 	d.longest = max(d.longest, w.Duration())
 	heap.Push(&d.kept, w)
-	if d.kept.Len() > MaxWindows {
+	if limit := cmp.Or(d.limit, MaxWindows); d.kept.Len() > limit {
 		heap.Pop(&d.kept)
 	}
-	return w, true
 }
 
 func (d *downtime) summary() Windows {

@@ -68,6 +68,10 @@ type Options struct {
 	// the whole run, its targets and its phases; Summary.Selected holds
 	// them in the same order.
 	Selections []Selection
+	// ForMerge keeps what Summary.Part needs for an exact merge with other
+	// shards: each second's latency, and up to MaxKeptWindows windows per
+	// stream instead of MaxWindows.
+	ForMerge bool
 }
 
 // Hit says what the load generator knows of a result beyond vegeta's
@@ -124,6 +128,16 @@ func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder 
 		r.modes[i].aggregate = newAggregate()
 	}
 	r.timeline.hist = newHistogram()
+	r.timeline.keep = opts.ForMerge
+	if opts.ForMerge {
+		r.outage.limit = MaxKeptWindows
+		for i := range r.byTarget {
+			r.byTarget[i].limit = MaxKeptWindows
+		}
+		for i := range r.modes {
+			r.modes[i].downtime.limit = MaxKeptWindows
+		}
+	}
 	for _, sel := range opts.Selections {
 		sel.Targets = slices.Clone(sel.Targets)
 		r.selected = append(r.selected, &Selected{Selection: sel})

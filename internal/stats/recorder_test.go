@@ -46,6 +46,7 @@ func TestDowntimeWindowSpansFirstFailureToNextSuccess(t *testing.T) {
 	want := []Window{{
 		Start:    100 * interval,
 		End:      250 * interval,
+		After:    99 * interval,
 		Failures: 150,
 		Classes:  []Class{ClassRefused},
 		Codes:    []uint16{0},
@@ -217,7 +218,7 @@ func TestOneEndpointDownIsDowntimeThoughTheAPIAnswered(t *testing.T) {
 	// The first failure was sent at 1.00 s, the next success at 4.00 s:
 	// exact to one of the endpoint's request intervals (30 ms).
 	want := Windows{
-		List:    []Window{{Start: time.Second, End: 4 * time.Second, Failures: 100, Classes: []Class{Class5xx}, Codes: []uint16{502}}},
+		List:    []Window{{Start: time.Second, End: 4 * time.Second, After: 970 * time.Millisecond, Failures: 100, Classes: []Class{Class5xx}, Codes: []uint16{502}}},
 		Count:   1,
 		Total:   3 * time.Second,
 		Longest: 3 * time.Second,

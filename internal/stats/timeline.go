@@ -11,6 +11,7 @@ import (
 type timeline struct {
 	seconds []Second
 	hist    *hdrhistogram.Histogram
+	keep    bool // keep each second's latency, for a merge
 }
 
 // Second is one second of the run, by send time.
@@ -26,6 +27,7 @@ type Second struct {
 	// Both are zero in a second without a success.
 	P50, P99  time.Duration
 	latencies bool
+	latency   *hdrhistogram.PackedHistogram // kept for a merge
 }
 
 func (t *timeline) add(o outcome) {
@@ -60,6 +62,10 @@ func (t *timeline) finishSecond() {
 		last := &t.seconds[n-1]
 		last.P50 = time.Duration(t.hist.ValueAtQuantile(50)) * time.Microsecond
 		last.P99 = time.Duration(t.hist.ValueAtQuantile(99)) * time.Microsecond
+		if t.keep {
+			last.latency = newPacked()
+			last.latency.MergeFrom(t.hist)
+		}
 	}
 	t.hist.Reset()
 }
