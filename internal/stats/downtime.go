@@ -27,9 +27,9 @@ type Window struct {
 	// the gaps between successes, which is where no shard got an answer.
 	After    time.Duration
 	Failures int64
-	Classes    []Class  // failure classes seen, most frequent first
-	Codes      []uint16 // status codes seen, 0 for no answer
-	Open       bool     // no success came before the load stopped: never recovered
+	Classes  []Class  // failure classes seen, most frequent first
+	Codes    []uint16 // status codes seen, 0 for no answer
+	Open     bool     // no success came before the load stopped: never recovered
 }
 
 // Duration is how long the window lasted.

@@ -100,8 +100,8 @@ type PartSecond struct {
 type PartSelected struct {
 	Selection
 	PartAggregate
-	Down    time.Duration       `json:"down_ns"`
-	Elapsed time.Duration       `json:"elapsed_ns"`
+	Down    time.Duration        `json:"down_ns"`
+	Elapsed time.Duration        `json:"elapsed_ns"`
 	Seconds []PartSelectedSecond `json:"seconds,omitempty"`
 }
 
