@@ -96,6 +96,11 @@ type Request struct {
 	// run-name lets Dispatch tell its run from one dispatched by someone
 	// else at the same moment.
 	CorrelationInput string
+	// CorrelationID, when set, is the ID sent in CorrelationInput instead
+	// of a new one: the shards of one check share it, so that the shards
+	// that do not dispatch find the run the one that did started
+	// (FindRun).
+	CorrelationID string
 }
 
 func (r Request) repository() string { return r.Owner + "/" + r.Repo }

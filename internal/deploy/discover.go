@@ -145,3 +145,48 @@ func (c *Client) tokenLogin(ctx context.Context) string {
 	}
 	return c.login
 }
+
+// FindRun looks for the run that another shard of the same check
+// dispatched: the run of req's workflow, event and branch, created since
+// since, whose name carries req.CorrelationID (the workflow repeats its
+// CorrelationInput in its run-name). It lists the runs every discovery
+// interval until one shows up or ctx ends, and fails rather than guess
+// when several carry the ID.
+func (c *Client) FindRun(ctx context.Context, req Request, since time.Time) (Run, error) {
+	if req.CorrelationID == "" || req.CorrelationInput == "" {
+		return Run{}, configError(CorrelationInput, nil, "a shard that does not dispatch finds the run by its correlation ID, and none was given; name the workflow input the ID is sent in")
+	}
+	d, err := c.prepare(ctx, req)
+	if err != nil {
+		return Run{}, err
+	}
+	announced := false
+	for {
+		listed, err := c.listRunsSince(ctx, d, since.Add(-ClockSkew))
+		if err != nil {
+			return Run{}, err
+		}
+		var ours []Run
+		for _, r := range listed {
+			if d.carriesCorrelation(r) && r.Event == d.event() {
+				ours = append(ours, r)
+			}
+		}
+		switch len(ours) {
+		case 1:
+			ours[0].Identified = ByCorrelation
+			return c.found(d, ours[0])
+		case 0:
+		default:
+			return Run{}, (&search{d: d}).ambiguous(ours, true)
+		}
+		if !announced {
+			announced = true
+			c.logf("waiting for the run of %s that carries %q, dispatched by another shard", d.subject(), d.correlationID)
+		}
+		if err := c.sleep(ctx, jitter(c.discoveryInterval)); err != nil {
+			return Run{}, fmt.Errorf("no run of %s carrying %q showed up (%w); check that the shard that dispatches ran, and that the workflow repeats input %q in its run-name: %w",
+				d.subject(), d.correlationID, err, req.CorrelationInput, ErrNoRun)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -217,7 +218,7 @@ func (c *Client) prepare(ctx context.Context, req Request) (*dispatch, error) {
 		d.workflowID = id
 	}
 	if req.CorrelationInput != "" {
-		d.correlationID = c.newCorrelationID()
+		d.correlationID = cmp.Or(req.CorrelationID, c.newCorrelationID())
 	}
 	if req.isRepositoryDispatch() {
 		payload, err := withCorrelation(req.ClientPayload, req.CorrelationInput, d.correlationID)
@@ -408,10 +409,15 @@ func (c *Client) getRun(ctx context.Context, owner, repo string, id int64, what 
 // of telling runs apart is discover's.
 func (c *Client) listRuns(ctx context.Context, d *dispatch) ([]Run, error) {
 	now, _ := c.serverNow()
+	return c.listRunsSince(ctx, d, now.Add(-ClockSkew))
+}
+
+// listRunsSince is listRuns for the runs created since since.
+func (c *Client) listRunsSince(ctx context.Context, d *dispatch, since time.Time) ([]Run, error) {
 	opts := &github.ListWorkflowRunsOptions{
 		Event:       d.event(),
 		Branch:      d.branch,
-		Created:     ">=" + now.Add(-ClockSkew).UTC().Format(timeLayout),
+		Created:     ">=" + since.UTC().Format(timeLayout),
 		ListOptions: github.ListOptions{PerPage: 100},
 	}
 	what := "list runs of " + d.subject()

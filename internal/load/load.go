@@ -68,6 +68,9 @@ type Options struct {
 	// KeepBody is how many bytes of each answer's body to hand over with
 	// its result; 0 drains bodies without keeping them.
 	KeepBody int64
+	// Shard and Shards, when Shards is above 1, make this generator hold
+	// the Shard-th (from 1) of Shards equal shares of Rate (see Pacer).
+	Shard, Shards int
 }
 
 // Hit says what the generator knows of a result beyond vegeta's fields.
@@ -145,7 +148,7 @@ func New(targets []Target, opts Options) (*Generator, error) {
 		urls:      urls,
 		fragments: fragments,
 		mix:       interleave(targets),
-		pacer:     Pacer{Steady: opts.Rate, RampUp: opts.RampUp},
+		pacer:     Pacer{Steady: opts.Rate, RampUp: opts.RampUp, Shard: opts.Shard, Shards: opts.Shards},
 		attacker:  attacker,
 		transport: tr,
 		workers:   opts.MaxWorkers,
@@ -242,7 +245,7 @@ func (g *Generator) Abort() {
 // Requests in flight when ctx ends are awaited, so Run returns at most one
 // request timeout after ctx is done.
 func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit Hit)) Health {
-	health := Health{Rate: g.pacer.Steady, Workers: g.workers}
+	health := Health{Rate: g.pacer.ShareRate(), Workers: g.workers}
 	if g.used.Swap(true) {
 		return health
 	}

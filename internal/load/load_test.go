@@ -225,3 +225,34 @@ func TestRenderedTargetsAreAttributedAndTimedOutOnTheirOwn(t *testing.T) {
 		t.Errorf("counts by target %v, want a 3:1 mix", counts)
 	}
 }
+
+func TestSharesOfTheScheduleMakeTheWholeRateExactly(t *testing.T) {
+	t.Parallel()
+	whole := Pacer{Steady: vegeta.Rate{Freq: 100, Per: time.Second}, RampUp: 2 * time.Second}
+	for _, shards := range []int{2, 3, 7} {
+		for elapsed := time.Duration(0); elapsed <= 5*time.Second; elapsed += 37 * time.Millisecond {
+			var sum uint64
+			for shard := 1; shard <= shards; shard++ {
+				sum += Pacer{Steady: whole.Steady, RampUp: whole.RampUp, Shard: shard, Shards: shards}.Planned(elapsed)
+			}
+			if want := whole.Planned(elapsed); sum != want {
+				t.Fatalf("%d shards at %s planned %d hits together, the whole schedule %d", shards, elapsed, sum, want)
+			}
+		}
+		// Hit n of shard s is hit (n·shards + s − 1) of the whole: the
+		// shares interleave.
+		for shard := 1; shard <= shards; shard++ {
+			p := Pacer{Steady: whole.Steady, RampUp: whole.RampUp, Shard: shard, Shards: shards}
+			for n := range uint64(50) {
+				got, _ := p.DueAt(n)
+				want, _ := whole.DueAt(n*uint64(shards) + uint64(shard-1))
+				if got != want {
+					t.Fatalf("shard %d of %d: hit %d due at %s, the whole schedule's hit at %s", shard, shards, n, got, want)
+				}
+			}
+		}
+		if rate := (Pacer{Steady: whole.Steady, Shard: 1, Shards: shards}).ShareRate(); rate.Freq != 100 || rate.Per != time.Duration(shards)*time.Second {
+			t.Errorf("share rate of %d shards = %v, want 100 per %ds", shards, rate, shards)
+		}
+	}
+}
