@@ -141,10 +141,14 @@ func (r *run) prepare(ctx context.Context) (*load.Generator, error) {
 			return nil, &config.Error{Input: "targets", Err: fmt.Errorf("pre-flight failed, so no load was sent and no deploy dispatched: %w; check the URLs and that the API is up (preflight-timeout: 0s skips this)", err)}
 		}
 	}
-	return load.New(list, load.Options{
+	opts := load.Options{
 		Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare,
 		MaxWorkers: cfg.MaxWorkers, KeepBody: keepBody(cfg),
-	})
+	}
+	if sh := cfg.Shard; sh != nil {
+		opts.Shard, opts.Shards = sh.Index, sh.Count
+	}
+	return load.New(list, opts)
 }
 
 // timeline holds the load from now to the end of the run, with the deploy
@@ -153,16 +157,24 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	cfg, clock := r.cfg, r.deps.Clock
 	results := newResults(r.deps.Results)
 	names := cfg.Names()
-	judge := newJudge(cfg)
+	judge := newJudge(cfg, names, groups(cfg))
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
+	if cfg.Shard != nil {
+		// Shards start their load on a whole second, so that their
+		// seconds line up in the merge.
+		startOnASecond(ctx)
+	}
 	loadStart := clock.Now()
 	recorder := stats.NewRecorder(loadStart, names, stats.Options{
 		VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate,
-		Selections: judge.selections,
+		Selections: judge.selections, ForMerge: cfg.Shard != nil,
 	})
 	rep := &report.Report{Title: "PR check", FailOnShortfall: cfg.FailOnShortfall}
+	if sh := cfg.Shard; sh != nil {
+		rep.Shard = &report.Shard{Index: sh.Index, Count: sh.Count, Key: sh.Key, Groups: groups(cfg)}
+	}
 	if cfg.Deploy == nil {
 		r.logf("load: %s on %d target(s) for %s (ramp-up %s, timeout %s)", rateText(cfg.Rate), len(names), cfg.Duration, cfg.RampUp, cfg.Timeout)
 	} else {
@@ -263,4 +275,21 @@ func (r *results) close() error {
 		r.err = err
 	}
 	return r.err
+}
+
+// startOnASecond waits for the next whole second of the wall clock.
+func startOnASecond(ctx context.Context) {
+	now := time.Now()
+	WallClock{}.Sleep(ctx, now.Truncate(time.Second).Add(time.Second).Sub(now))
+}
+
+// groups are cfg's target groups, by the targets' indexes.
+func groups(cfg *config.Config) map[string][]int {
+	out := map[string][]int{}
+	for _, s := range cfg.Mix.Specs {
+		if s.Group != "" && out[s.Group] == nil {
+			out[s.Group] = cfg.Group(s.Group)
+		}
+	}
+	return out
 }

@@ -32,7 +32,7 @@ func (r *run) deploy(ctx context.Context, recorder *stats.Recorder, loadStart ti
 	out.Dispatched = dispatchedAt.Sub(loadStart)
 	deployCtx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
-	run, err := client.Dispatch(deployCtx, deployRequest(d))
+	run, err := r.startOrFind(deployCtx, loadStart)
 	if err != nil {
 		out.Problem = "the deploy was not started or its run not found: " + explainDispatch(err)
 		return out, err
@@ -61,6 +61,24 @@ func (r *run) deploy(ctx context.Context, recorder *stats.Recorder, loadStart ti
 		return out, ctx.Err()
 	}
 	return out, nil
+}
+
+// startOrFind dispatches the deploy; a shard other than the first finds
+// the run the first dispatched, by the shard key it sent as the
+// correlation ID.
+func (r *run) startOrFind(ctx context.Context, loadStart time.Time) (deploy.Run, error) {
+	req := deployRequest(r.cfg.Deploy)
+	sh := r.cfg.Shard
+	if sh == nil {
+		return r.deps.GitHub.Dispatch(ctx, req)
+	}
+	req.CorrelationID = sh.Key
+	if sh.Index == 1 {
+		r.logf("deploy: shard 1 of %d dispatches the deploy, with correlation ID %q", sh.Count, sh.Key)
+		return r.deps.GitHub.Dispatch(ctx, req)
+	}
+	r.logf("deploy: shard %d of %d follows the run shard 1 dispatches, with correlation ID %q", sh.Index, sh.Count, sh.Key)
+	return r.deps.GitHub.FindRun(ctx, req, loadStart)
 }
 
 // followJob follows the deploy job alone: its end is the deploy's end and

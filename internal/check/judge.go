@@ -21,8 +21,9 @@ import (
 // over.
 type judge struct {
 	cfg        *config.Config
+	names      []string         // the targets
+	groups     map[string][]int // target indexes by group
 	selections []stats.Selection
-	keys       []string // of selections, to find one again
 }
 
 // The parts of the run the before/after comparison reads: each phase's
@@ -33,8 +34,10 @@ var (
 	tailSelection   = stats.Selection{Phase: "tail", Successful: true}
 )
 
-func newJudge(cfg *config.Config) *judge {
-	j := &judge{cfg: cfg}
+// newJudge makes a judge of cfg's thresholds on the targets called names,
+// grouped as groups says.
+func newJudge(cfg *config.Config, names []string, groups map[string][]int) *judge {
+	j := &judge{cfg: cfg, names: names, groups: groups}
 	for _, t := range cfg.Thresholds {
 		if sel, ok := j.selection(t); ok {
 			j.add(sel)
@@ -58,18 +61,16 @@ func (j *judge) selection(t verdict.Threshold) (stats.Selection, bool) {
 	sel := stats.Selection{Phase: t.Phase, Successful: t.Successful, PerSecond: t.Window > 0}
 	switch {
 	case t.Target != "":
-		sel.Targets = []int{slices.Index(j.cfg.Names(), t.Target)}
+		sel.Targets = []int{slices.Index(j.names, t.Target)}
 	case t.Group != "":
-		sel.Targets = j.cfg.Group(t.Group)
+		sel.Targets = j.groups[t.Group]
 	}
 	return sel, true
 }
 
 func (j *judge) add(sel stats.Selection) {
-	key := selectionKey(sel)
-	if !slices.Contains(j.keys, key) {
+	if !slices.ContainsFunc(j.selections, func(s stats.Selection) bool { return selectionKey(s) == selectionKey(sel) }) {
 		j.selections = append(j.selections, sel)
-		j.keys = append(j.keys, key)
 	}
 }
 
@@ -82,12 +83,27 @@ func selectionKey(sel stats.Selection) string {
 	return b.String()
 }
 
-// selected returns what the recorder kept of sel.
+// selected returns what the recorder kept of sel, nil when it kept none.
 func (j *judge) selected(s *stats.Summary, sel stats.Selection) *stats.Selected {
-	if i := slices.Index(j.keys, selectionKey(sel)); i >= 0 && i < len(s.Selected) {
-		return s.Selected[i]
+	key := selectionKey(sel)
+	for _, kept := range s.Selected {
+		if selectionKey(kept.Selection) == key {
+			return kept
+		}
 	}
 	return nil
+}
+
+// missing returns the thresholds whose part of the run was not kept: a
+// merge's shards ran with other thresholds than the merge job.
+func (j *judge) missing(s *stats.Summary) []string {
+	var out []string
+	for _, t := range j.cfg.Thresholds {
+		if sel, ok := j.selection(t); ok && j.selected(s, sel) == nil {
+			out = append(out, t.String())
+		}
+	}
+	return out
 }
 
 // checks judges every threshold on the part of the run it names.

@@ -53,9 +53,24 @@ type Config struct {
 	// the tail against the head; nil otherwise.
 	Regression *verdict.Baseline
 
+	// Shard, when set, makes this job one share of a check split over a
+	// job matrix; Merge, when set, is the glob of the shards' reports a
+	// merge job reads, sending no load and dispatching nothing.
+	Shard *Shard
+	Merge string
+
 	// Deploy is nil in PR-check mode (no workflow, no event type).
 	Deploy *Deploy
 }
+
+// Shard is this job's share of a check split over a job matrix.
+type Shard struct {
+	Index, Count int    // the Index-th (from 1) of Count shares of the rate
+	Key          string // shared by the shards of one check: the correlation ID
+}
+
+// MaxShards bounds the shards of one check.
+const MaxShards = 1000
 
 // Deploy says which deploy to dispatch and how to follow it.
 type Deploy struct {
@@ -164,14 +179,20 @@ func (p *parser) optionalLatency(input string) (time.Duration, bool) {
 }
 
 // mix reads the targets, headers and auth inputs.
-func (p *parser) mix() targets.Mix {
+func (p *parser) mix(merging bool) targets.Mix {
 	src := p.src
 	var m targets.Mix
-	specs, err := readTargets(src.Get("targets"), src.Get("targets-file"))
-	if err != nil {
-		p.fail(err.Input, err.Err)
+	inline, file := src.Get("targets"), src.Get("targets-file")
+	switch {
+	case merging && (inline != "" || file != ""):
+		p.fail(map[bool]string{true: "targets", false: "targets-file"}[inline != ""], errors.New("is set with merge, which sends no load: the targets are the shards'; leave it empty in the merge job"))
+	case !merging:
+		specs, err := readTargets(inline, file)
+		if err != nil {
+			p.fail(err.Input, err.Err)
+		}
+		m.Specs = specs
 	}
-	m.Specs = specs
 	for n, line := range strings.Split(src.Get("headers"), "\n") {
 		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -281,6 +302,61 @@ func (p *parser) oauth(c *Config) {
 	c.OAuth = &clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: tokenURL, Scopes: scopes}
 }
 
+// merge reads the glob of shard reports a merge job reads.
+func (p *parser) merge() string {
+	pattern := p.src.Get("merge")
+	if pattern == "" {
+		return ""
+	}
+	files, err := filepath.Glob(pattern)
+	switch {
+	case err != nil:
+		p.fail("merge", fmt.Errorf("%q is not a glob: %v; want a pattern such as shards/*/deploy-load-check-report.json", pattern, err))
+	case len(files) == 0:
+		p.fail("merge", fmt.Errorf("%q matches no file; want the shards' report files, such as shards/*/deploy-load-check-report.json (download-artifact with merge-multiple puts them in one directory)", pattern))
+	}
+	return pattern
+}
+
+// shard reads shard and shard-key: this job's share of a check split
+// over a job matrix.
+func (p *parser) shard(deploy *Deploy, c *Config) *Shard {
+	raw, key := p.src.Get("shard"), p.src.Get("shard-key")
+	if raw == "" {
+		return nil
+	}
+	i, n, ok := strings.Cut(raw, "/")
+	index, err1 := strconv.Atoi(strings.TrimSpace(i))
+	count, err2 := strconv.Atoi(strings.TrimSpace(n))
+	switch {
+	case !ok || err1 != nil || err2 != nil:
+		p.fail("shard", fmt.Errorf("%q is not a share; want I/N such as 1/3, the I-th of N jobs, from a matrix such as shard: ${{ matrix.shard }}/3", raw))
+		return nil
+	case count < 1 || count > MaxShards:
+		p.fail("shard", fmt.Errorf("%q: want from 1 to %d shards", raw, MaxShards))
+		return nil
+	case index < 1 || index > count:
+		p.fail("shard", fmt.Errorf("%q: want I from 1 to N", raw))
+		return nil
+	case c.Merge != "":
+		p.fail("shard", fmt.Errorf("is %q with merge; a merge job merges the shards and is not one", raw))
+		return nil
+	case key == "":
+		p.fail("shard-key", errors.New("is empty; want a value the shards of one check share and no other check does, such as ${{ github.run_id }}-${{ github.run_attempt }}"))
+		return nil
+	case strings.ContainsAny(key, "\n\r") || len(key) > 100:
+		p.fail("shard-key", fmt.Errorf("%q is not a key; want at most 100 characters on one line", key))
+		return nil
+	case deploy != nil && deploy.CorrelationInput == "":
+		p.fail("shard", fmt.Errorf("is %q with a deploy, but correlation-input is empty: shard 1 dispatches with shard-key as the correlation ID, and the other shards find the run by it in the run's name; set correlation-input and repeat that input in the workflow's run-name", raw))
+		return nil
+	case c.ReportFile == "":
+		p.fail("report-file", fmt.Errorf("is empty with shard %q; a shard writes what the merge needs to its report", raw))
+		return nil
+	}
+	return &Shard{Index: index, Count: count, Key: key}
+}
+
 // regression reads max-regression and regression-floor: the before/after
 // comparison of the deploy with its head, which only a deploy has.
 func (p *parser) regression(dispatching bool) *verdict.Baseline {
@@ -358,7 +434,8 @@ func Parse(src *Source) (*Config, error) {
 	p := &parser{src: src}
 	c := &Config{}
 
-	c.Mix = p.mix()
+	c.Merge = p.merge()
+	c.Mix = p.mix(c.Merge != "")
 	p.oauth(c)
 
 	rate, err := ParseRate(src.Get("rate"))
@@ -406,7 +483,13 @@ func Parse(src *Source) (*Config, error) {
 		c.Thresholds = append(c.Thresholds, verdict.Threshold{Metric: verdict.Downtime, Op: verdict.LessEq, Limit: d.Seconds(), Source: "max-downtime"})
 	}
 	dispatching := src.Get("workflow") != "" || src.Get("event-type") != ""
-	more, err := ParseThresholds(src.Get("thresholds"), c.thresholdNames(dispatching))
+	names := c.thresholdNames(dispatching)
+	if c.Merge != "" {
+		// The targets, groups and phases are the shards'; the merge
+		// holds the thresholds to them once it has read their reports.
+		names = verdict.Names{Any: true, Phases: Phases}
+	}
+	more, err := ParseThresholds(src.Get("thresholds"), names)
 	if err != nil {
 		p.fail("thresholds", err)
 	}
@@ -431,6 +514,10 @@ func Parse(src *Source) (*Config, error) {
 	}
 
 	deploy := p.deploy()
+	c.Shard = p.shard(deploy, c)
+	if c.Merge != "" && deploy != nil {
+		p.fail(map[bool]string{true: "workflow", false: "event-type"}[deploy.Workflow != ""], errors.New("is set with merge, which dispatches nothing: the shards followed the deploy; leave it empty in the merge job"))
+	}
 	if p.err != nil {
 		return nil, p.err
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -98,20 +99,18 @@ func (s *Spec) Input(name string) (InputSpec, bool) {
 }
 
 // defaultValue evaluates a declared default outside Actions, where the runner
-// does not expand ${{ github.X }}: those read the GITHUB_X environment
-// variable the runner would have used.
+// does not expand ${{ github.X }}: each reads the GITHUB_X environment
+// variable the runner would have used; any other expression reads empty.
 func defaultValue(def string, getenv func(string) string) string {
-	inner, ok := strings.CutPrefix(strings.TrimSpace(def), "${{")
-	if !ok {
-		return def
-	}
-	inner, ok = strings.CutSuffix(inner, "}}")
-	if !ok {
-		return def
-	}
-	field, ok := strings.CutPrefix(strings.TrimSpace(inner), "github.")
-	if !ok {
-		return ""
-	}
-	return getenv("GITHUB_" + strings.ToUpper(field))
+	return expression.ReplaceAllStringFunc(def, func(expr string) string {
+		inner := strings.TrimSpace(expr[3 : len(expr)-2])
+		field, ok := strings.CutPrefix(inner, "github.")
+		if !ok {
+			return ""
+		}
+		return getenv("GITHUB_" + strings.ToUpper(field))
+	})
 }
+
+// expression matches a ${{ ... }} expression of a default.
+var expression = regexp.MustCompile(`\$\{\{[^}]*\}\}`)

@@ -2,6 +2,8 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
@@ -41,6 +43,8 @@ type jsonReport struct {
 	Generator    jsonGenerator    `json:"generator"`
 	Deploy       *jsonDeploy      `json:"deploy"`
 	Timeline     []jsonSecond     `json:"timeline"`
+	// Shard, in a shard's report, is what the merge job reads.
+	Shard *shardFile `json:"shard,omitempty"`
 }
 
 type jsonLatency struct {
@@ -212,11 +216,34 @@ type jsonSecond struct {
 	Versions      []string         `json:"versions,omitempty"`
 }
 
-// WriteJSON writes the JSON report.
+// WriteJSON writes the JSON report; a shard's carries its part of the
+// figures for the merge.
 func WriteJSON(w io.Writer, r *Report) error {
+	out := r.jsonReport()
+	if r.Shard != nil {
+		out.Shard = &shardFile{Shard: *r.Shard, Part: r.Summary.Part(), Health: r.Health, Deploy: r.Deploy}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r.jsonReport())
+	return enc.Encode(out)
+}
+
+// ReadShard reads a shard's report file, as WriteJSON wrote it.
+func ReadShard(rd io.Reader) (*ShardReport, error) {
+	var file struct {
+		Version int        `json:"version"`
+		Shard   *shardFile `json:"shard"`
+	}
+	if err := json.NewDecoder(rd).Decode(&file); err != nil {
+		return nil, err
+	}
+	if file.Shard == nil || file.Shard.Part == nil {
+		return nil, errors.New("it is not a shard's report: it holds no \"shard\" part; run the shards with input shard: I/N")
+	}
+	if file.Version != JSONVersion {
+		return nil, fmt.Errorf("its layout is version %d; this build reads %d: run the shards and the merge with the same version of the action", file.Version, JSONVersion)
+	}
+	return &ShardReport{Shard: file.Shard.Shard, Part: file.Shard.Part, Health: file.Shard.Health, Deploy: file.Shard.Deploy}, nil
 }
 
 func (r *Report) jsonReport() jsonReport {

@@ -27,10 +27,18 @@ const (
 // explains a failure.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	var b strings.Builder
+	if r.Shard != nil {
+		r.writeShard(&b)
+		r.writeRequestChart(&b, r.timeline())
+		r.writeGenerator(&b)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	r.writeHeadline(&b)
 	r.writeFindings(&b)
 	r.writeThresholds(&b)
 	r.writeRequestChart(&b, r.timeline())
+	r.writeShards(&b)
 	r.writeRegression(&b)
 	r.writePhases(&b)
 	r.writeDisruptions(&b)
@@ -45,7 +53,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	return err
 }
 
-var verdictIcons = map[string]string{Pass: "✅", Fail: "❌", Inconclusive: "⚠️", Cancelled: "⏹️"}
+var verdictIcons = map[string]string{Pass: "✅", Fail: "❌", Inconclusive: "⚠️", Cancelled: "⏹️", Sharded: "🧩"}
 
 // writeHeadline writes the verdict and, in one line, what was checked.
 func (r *Report) writeHeadline(b *strings.Builder) {

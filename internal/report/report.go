@@ -36,6 +36,11 @@ type Report struct {
 	// ReportPath is where the JSON report was written, for the outputs.
 	ReportPath string
 	Cancelled  bool
+	// Shard, when set, is this job's share of a sharded check: it judges
+	// nothing, and its report carries what the merge needs. Shards, in a
+	// merge, are the shards merged.
+	Shard  *Shard
+	Shards []ShardRun
 }
 
 // Deploy is the deploy run as the report shows it.
@@ -119,11 +124,13 @@ func (r *Report) Verdict() string {
 	switch {
 	case r.Cancelled:
 		return Cancelled
+	case r.Shard != nil:
+		return Sharded
 	case r.Deploy.Failed():
 		return Fail
 	case r.Inconclusive != "":
 		return Inconclusive
-	case !verdict.Passed(r.Checks) || r.shortfall() || len(r.regressionReasons()) > 0:
+	case !verdict.Passed(r.Checks) || r.shortfall() || len(r.regressionReasons()) > 0 || len(r.shardReasons()) > 0:
 		return Fail
 	}
 	return Pass
@@ -135,7 +142,8 @@ func (r *Report) Verdict() string {
 func (r *Report) Passed() bool { return r.Verdict() == Pass }
 
 func (r *Report) shortfall() bool {
-	return r.FailOnShortfall && !r.Health.Reliable()
+	// A merge judges each shard's generator on its own (shardReasons).
+	return r.FailOnShortfall && !r.Health.Reliable() && len(r.Shards) == 0
 }
 
 // Reasons lists why the check did not pass, one sentence each, the most
@@ -168,6 +176,7 @@ func (r *Report) Reasons() []string {
 		}
 	}
 	out = append(out, r.regressionReasons()...)
+	out = append(out, r.shardReasons()...)
 	if r.shortfall() {
 		out = append(out, "the load generator cannot vouch for the deploy: "+r.Health.Problem())
 	}
@@ -221,6 +230,11 @@ func checkName(c verdict.Check) string { return c.Subject() }
 // Headline is the verdict in one sentence, for the log and the step's
 // annotation.
 func (r *Report) Headline() string {
+	if r.Shard != nil {
+		s := r.Summary
+		return fmt.Sprintf("shard %d of %d: %s, %s failed; the merge job judges the check", r.Shard.Index, r.Shard.Count,
+			plural(s.Overall.Requests, "request"), count(s.Overall.Failures))
+	}
 	if reasons := r.Reasons(); len(reasons) > 0 {
 		return r.Verdict() + ": " + strings.Join(reasons, "; ")
 	}
@@ -251,7 +265,7 @@ const maxAnnotations = 10
 // check failed, a warning when a disruption stayed within its limits.
 func (r *Report) Annotations() []Annotation {
 	level, disruption := "error", "error"
-	if r.Passed() {
+	if r.Passed() || r.Shard != nil {
 		level, disruption = "notice", "warning"
 	}
 	out := []Annotation{{Level: level, Title: "Deploy load check: " + r.Verdict(), Message: r.Headline()}}

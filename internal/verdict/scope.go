@@ -18,6 +18,10 @@ type Names struct {
 	// Phases are the phases of the run, in order: head, deploy and tail
 	// when a deploy is dispatched, none otherwise.
 	Phases []string
+	// Any takes any target or group as named, for thresholds read before
+	// the targets are known (a merge of shards' reports): the caller
+	// checks them later.
+	Any bool
 }
 
 // MaxWindow bounds the window of a threshold: longer is the whole run.
@@ -33,12 +37,12 @@ func (sc scope) apply(t *Threshold, names Names) error {
 			if t.Target != "" && t.Target != tg.value {
 				return fmt.Errorf("scope %q is on target %q's line; name one target", written, t.Target)
 			}
-			if !slices.Contains(names.Targets, tg.value) {
+			if !names.Any && !slices.Contains(names.Targets, tg.value) {
 				return fmt.Errorf("scope %q: no target is named %q; the targets are %s", written, tg.value, quoteAll(names.Targets))
 			}
 			t.Target = tg.value
 		case "group":
-			if !slices.Contains(names.Groups, tg.value) {
+			if !names.Any && !slices.Contains(names.Groups, tg.value) {
 				return fmt.Errorf("scope %q: no target is in a group named %q; put targets in one with a \"# @group %s\" line before them (the groups are %s)", written, tg.value, tg.value, quoteAll(names.Groups))
 			}
 			t.Group = tg.value

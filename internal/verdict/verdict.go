@@ -299,7 +299,7 @@ func FormatSeconds(s float64) string {
 func ParseLine(line string, names Names) ([]Threshold, error) {
 	text := strings.TrimSpace(line)
 	targets := names.Targets
-	pre, rhs, err := splitPrefix(text, targets)
+	pre, rhs, err := splitPrefix(text, targets, names.Any)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +365,7 @@ var errNoComparison = errors.New("no comparison; want METRIC OP VALUE such as p(
 // splitPrefix cuts a line into what comes before its colon and the rest.
 // A target's name, which may hold colons and braces, is matched whole
 // first; otherwise the colon is the first one outside brackets and quotes.
-func splitPrefix(text string, targets []string) (prefix, string, error) {
+func splitPrefix(text string, targets []string, anyTarget bool) (prefix, string, error) {
 	best := ""
 	for _, name := range targets {
 		if len(name) > len(best) && strings.HasPrefix(text, name) {
@@ -399,14 +399,14 @@ func splitPrefix(text string, targets []string) (prefix, string, error) {
 		}
 		key, text = strings.TrimSpace(text[:i]), strings.TrimSpace(text[i+1:])
 	}
-	pre, err := readPrefix(key, targets)
+	pre, err := readPrefix(key, targets, anyTarget)
 	return pre, text, err
 }
 
 // readPrefix reads a prefix that is not a target's whole name: a k6 metric
 // name with an optional scope, as k6 reads it (the scope runs from the
 // first { to the last }), or a target's name with a scope.
-func readPrefix(key string, targets []string) (prefix, error) {
+func readPrefix(key string, targets []string, anyTarget bool) (prefix, error) {
 	name, inner, hasScope, err := cutScope(key)
 	if err != nil {
 		return prefix{}, err
@@ -416,6 +416,8 @@ func readPrefix(key string, targets []string) (prefix, error) {
 	case k6Metrics[name] != "":
 		pre.metric = name
 	case slices.Contains(targets, name):
+		pre.target = name
+	case anyTarget && k6Unmeasured[name] == "":
 		pre.target = name
 	case k6Unmeasured[name] != "":
 		return prefix{}, fmt.Errorf("k6 metric %q is not measured: %s", name, k6Unmeasured[name])

@@ -1,0 +1,113 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/zerodowntime/deploy-load-check/internal/load"
+	"github.com/zerodowntime/deploy-load-check/internal/stats"
+)
+
+// Sharded is the verdict of a shard's own job: it holds a share of the
+// load and judges nothing; the merge job judges the whole.
+const Sharded = "shard"
+
+// Shard is a job's share of a check split over a job matrix.
+type Shard struct {
+	Index int    `json:"index"`
+	Count int    `json:"count"`
+	Key   string `json:"key"`
+	// Groups are the target groups, by the targets' indexes, so that the
+	// merge judges group thresholds as the shards recorded them.
+	Groups map[string][]int `json:"groups,omitempty"`
+}
+
+// ShardRun is one shard as the merge job shows it.
+type ShardRun struct {
+	Shard
+	Health             load.Health
+	Requests, Failures int64
+	RunID              int64
+}
+
+// shardFile is what a shard's report file carries for the merge, beside
+// the report: its part of the figures, its generator's health and the
+// deploy it followed.
+type shardFile struct {
+	Shard
+	Part   *stats.Part `json:"part"`
+	Health load.Health `json:"health"`
+	Deploy *Deploy     `json:"deploy"`
+}
+
+// ShardReport is a shard's report file as the merge reads it.
+type ShardReport struct {
+	Shard  Shard
+	Part   *stats.Part
+	Health load.Health
+	Deploy *Deploy
+}
+
+// writeShard writes a shard job's own summary: its share, and that the
+// merge judges.
+func (r *Report) writeShard(b *strings.Builder) {
+	sh, s := r.Shard, r.Summary
+	fmt.Fprintf(b, "## 🧩 Deploy load check — shard %d of %d\n\n", sh.Index, sh.Count)
+	fmt.Fprintf(b, "This job held share %d of %d (%s) on %s for %s: %s, %s failed · %s. Its report goes to the merge job, which judges the whole check; key `%s`.\n\n",
+		sh.Index, sh.Count, rateText(r.Health.Rate), plural(int64(max(1, len(s.Targets))), "endpoint"), span(s.Elapsed),
+		plural(s.Overall.Requests, "request"), count(s.Overall.Failures), r.origin(), code(sh.Key))
+	if d := r.Deploy; d != nil {
+		switch {
+		case d.Problem != "":
+			fmt.Fprintf(b, "- Deploy: %s\n", escape(d.Problem))
+		case d.RunID != 0:
+			fmt.Fprintf(b, "- Deploy: [run %d](%s), %s\n", d.RunID, d.URL, or(d.Conclusion, d.Status))
+		}
+	}
+	told, left := r.told()
+	for _, f := range told {
+		fmt.Fprintf(b, "- %s (as this shard saw it).\n", r.sentence(f))
+	}
+	if left > 0 {
+		fmt.Fprintf(b, "- _and %s._\n", plural(int64(left), "shorter disruption"))
+	}
+	if problem := r.Health.Problem(); problem != "" {
+		fmt.Fprintf(b, "\n> [!WARNING]\n> This shard's load generator cannot vouch for its figures: %s. The merge fails the check for it.\n", escape(problem))
+	}
+	b.WriteString("\n")
+}
+
+// writeShards lists the shards above the merged figures.
+func (r *Report) writeShards(b *strings.Builder) {
+	if len(r.Shards) == 0 {
+		return
+	}
+	open := false
+	for _, sh := range r.Shards {
+		open = open || !sh.Health.Reliable()
+	}
+	details(b, fmt.Sprintf("Shards: %d, merged", len(r.Shards)), open)
+	b.WriteString("| shard | rate asked | achieved | requests | failed | send lag p99 | generator |\n|---|---|---|---|---|---|---|\n")
+	for _, sh := range r.Shards {
+		state := "kept its schedule"
+		if problem := sh.Health.Problem(); problem != "" {
+			state = "**" + escape(problem) + "**"
+		}
+		fmt.Fprintf(b, "| %d of %d | %s | %s | %s | %s | %s | %s |\n", sh.Index, sh.Count, rateText(sh.Health.Rate), perSecond(sh.Health.AchievedRate()),
+			count(sh.Requests), count(sh.Failures), latency(sh.Health.LagP99), state)
+	}
+	b.WriteString("\nHistograms, counts and seconds are merged exactly; an endpoint counts as down only where every shard that asked it got no answer, from the last answer any shard got to the next.\n\n")
+	endDetails(b)
+}
+
+// shardReasons names the shards whose generator fell behind: each fails
+// the check as it would alone.
+func (r *Report) shardReasons() []string {
+	var out []string
+	for _, sh := range r.Shards {
+		if problem := sh.Health.Problem(); problem != "" && r.FailOnShortfall {
+			out = append(out, fmt.Sprintf("shard %d of %d cannot vouch for its share: %s", sh.Index, sh.Count, problem))
+		}
+	}
+	return out
+}
