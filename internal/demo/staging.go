@@ -22,18 +22,20 @@ const (
 	DeployJob    = "deploy"
 	DeployStep   = "Deploy to staging"
 	Queued       = time.Second
-	RestartAfter = 800 * time.Millisecond
+	RestartAfter = time.Second
 	Blip         = 300 * time.Millisecond
-	RunTime      = 4500 * time.Millisecond
+	RunTime      = 6500 * time.Millisecond
 )
 
-// deploySteps are the steps of DeployJob. Each lasts at least a second, so
-// the blip falls within DeployStep even on GitHub's clock, which counts
-// whole seconds.
+// deploySteps are the steps of DeployJob. GitHub's clock counts whole
+// seconds, so a step shows as starting and ending up to a second before it
+// did, and the summary counts failures by the second: the blip lies a
+// second past DeployStep's start and more than two before its end, so
+// that it and its seconds fall within that step alone.
 var deploySteps = []standin.StepSpec{
 	{Name: "Set up job", Duration: 500 * time.Millisecond},
 	{Name: "Build and push image", Duration: time.Second},
-	{Name: DeployStep, Duration: 2 * time.Second},
+	{Name: DeployStep, Duration: RestartAfter + Blip + 2700*time.Millisecond},
 	{Name: "Wait for health checks"},
 }
 
