@@ -47,6 +47,9 @@ type command struct {
 	tune func(cfg *config.Config, logf func(string, ...any))
 	// clock, when set, replaces the wall clock of the timeline.
 	clock check.Clock
+	// tempDir is where the demo makes the directory for its report; empty
+	// means the system's (TMPDIR).
+	tempDir string
 }
 
 // main runs the command and returns the process exit code.
@@ -70,27 +73,30 @@ func (c *command) logf(format string, args ...any) {
 	fmt.Fprintf(c.stdout, format+"\n", args...)
 }
 
-// run reads the inputs, runs the check and publishes its report. It
-// returns the exit code, and the error to print when there is one.
+// run runs the check, or the demo. It returns the exit code, and the
+// error to print when there is one.
 func (c *command) run(ctx context.Context, args []string) (int, error) {
 	if len(args) > 0 && args[0] == "demo" {
-		server, getenv, err := startDemo(c.getenv)
-		if err != nil {
-			return exitSetup, err
-		}
-		defer server.Close()
-		c.getenv, args = getenv, args[1:]
+		return c.demo(ctx, args[1:])
 	}
+	code, _, err := c.check(ctx, args)
+	return code, err
+}
+
+// check reads the inputs, runs the check and publishes its report. It
+// returns the exit code, the report when there is one, and the error to
+// print when there is one.
+func (c *command) check(ctx context.Context, args []string) (int, *report.Report, error) {
 	cfg, err := c.parse(args)
 	if err != nil {
-		return exitSetup, err
+		return exitSetup, nil, err
 	}
 	if c.tune != nil {
 		c.tune(cfg, c.logf)
 	}
 	deps, closeDeps, err := c.deps(cfg)
 	if err != nil {
-		return exitSetup, err
+		return exitSetup, nil, err
 	}
 	rep, runErr := check.Run(ctx, cfg, deps)
 	if err := closeDeps(); err != nil && runErr == nil {
@@ -98,24 +104,24 @@ func (c *command) run(ctx context.Context, args []string) (int, error) {
 	}
 	if rep == nil {
 		if ctx.Err() != nil {
-			return exitCancelled, runErr
+			return exitCancelled, nil, runErr
 		}
-		return exitSetup, runErr
+		return exitSetup, nil, runErr
 	}
 	if err := c.publish(cfg, rep); err != nil {
-		return exitSetup, err
+		return exitSetup, rep, err
 	}
 	switch {
 	case rep.Cancelled:
-		return exitCancelled, fmt.Errorf("cancelled after %s of load; the partial report was written", rep.Summary.Elapsed.Round(time.Second))
+		return exitCancelled, rep, fmt.Errorf("cancelled after %s of load; the partial report was written", rep.Summary.Elapsed.Round(time.Second))
 	case runErr != nil:
-		return exitSetup, runErr
+		return exitSetup, rep, runErr
 	case rep.Verdict() == report.Inconclusive:
-		return exitInconclusive, nil
+		return exitInconclusive, rep, nil
 	case !rep.Passed():
-		return exitBreach, nil
+		return exitBreach, rep, nil
 	}
-	return exitPass, nil
+	return exitPass, rep, nil
 }
 
 // parse reads every input. Secrets are masked the moment they are read,

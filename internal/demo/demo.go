@@ -1,7 +1,8 @@
 // Package demo serves a small staging API on loopback that can be deployed
 // the ways real deploys go: a graceful reload, a careless restart, an
-// endpoint broken for a while or for good. The demo command runs the whole
-// timeline against it, and the tests use it as their API under load.
+// endpoint broken for a while or for good. The tests use it as their API
+// under load; Staging adds a stand-in GitHub whose deploy workflow
+// restarts it, for the demo command to run the whole timeline against.
 package demo
 
 import (

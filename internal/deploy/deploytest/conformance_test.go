@@ -59,7 +59,7 @@ func quickClient(t *testing.T, srv *deploytest.Server) *deploy.Client {
 // the statuses each endpoint answered.
 func checkAll(t *testing.T, srv *deploytest.Server) map[deploytest.Endpoint][]int {
 	t.Helper()
-	desc := srv.Description()
+	desc := deploytest.DescriptionOf(srv)
 	answered := map[deploytest.Endpoint][]int{}
 	for _, call := range srv.Calls() {
 		for _, err := range desc.Check(call) {
@@ -184,7 +184,7 @@ func TestTheClientSpeaksGitHubEnterpriseServersAPI(t *testing.T) {
 	srv := deploytest.NewServer(t,
 		deploytest.WithDispatchAnswer(deploytest.AnswerRejectRunDetails),
 		deploytest.WithRivalDispatch())
-	if got := srv.Description().Name; got != "ghes-3.19.json" {
+	if got := deploytest.DescriptionOf(srv).Name; got != "ghes-3.19.json" {
 		t.Fatalf("a Server that rejects return_run_details is held to %s", got)
 	}
 	c := quickClient(t, srv)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func TestServerAnswersNotModifiedToAMatchingETag(t *testing.T) {
 	t.Parallel()
 	s := NewServer(t, WithLifecycle(Lifecycle{Manual: true}))
 	run := s.CreateRun(RunSpec{})
-	path := "/repos/acme/shop/actions/runs/" + itoa(run.ID)
+	path := "/repos/acme/shop/actions/runs/" + strconv.FormatInt(run.ID, 10)
 
 	first := get(t, s, path, nil, nil)
 	etag := first.Header.Get("ETag")
@@ -161,7 +162,7 @@ func TestServerServesEveryAttemptOfARerunRun(t *testing.T) {
 	if _, err := s.Rerun(run.ID); err != nil {
 		t.Fatal(err)
 	}
-	path := "/repos/acme/shop/actions/runs/" + itoa(run.ID)
+	path := "/repos/acme/shop/actions/runs/" + strconv.FormatInt(run.ID, 10)
 	type jobList struct {
 		TotalCount int `json:"total_count"`
 		Jobs       []struct {
@@ -190,7 +191,7 @@ func TestServerServesEveryAttemptOfARerunRun(t *testing.T) {
 	// the description on purpose, so it goes to a Server that lets it.
 	lax := NewServer(t, WithoutConformance())
 	other := lax.CreateRun(RunSpec{})
-	if resp := get(t, lax, "/repos/acme/shop/actions/runs/"+itoa(other.ID)+"/jobs?filter=newest", nil, nil); resp.StatusCode != http.StatusUnprocessableEntity {
+	if resp := get(t, lax, "/repos/acme/shop/actions/runs/"+strconv.FormatInt(other.ID, 10)+"/jobs?filter=newest", nil, nil); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("an unknown filter answered %d, want 422", resp.StatusCode)
 	}
 	var first struct {

@@ -1,4 +1,4 @@
-package deploytest
+package standin
 
 import (
 	"fmt"
@@ -115,7 +115,7 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault) in
 	case Disconnect:
 		hijacker, ok := w.(http.Hijacker)
 		if !ok {
-			panic("deploytest: the response writer cannot drop the connection")
+			panic("standin: the response writer cannot drop the connection")
 		}
 		conn, _, err := hijacker.Hijack()
 		if err == nil {

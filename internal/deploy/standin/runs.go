@@ -1,4 +1,4 @@
-package deploytest
+package standin
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Run is a workflow run of the Server as tests see it.
+// Run is a workflow run of the Server as its user sees it.
 type Run struct {
 	ID            int64
 	Number        int
@@ -218,7 +218,7 @@ func (s *Server) CreateRun(spec RunSpec) Run {
 	if spec.Workflow != "" {
 		found := s.workflowByKey(spec.Workflow)
 		if found == nil {
-			panic(fmt.Sprintf("deploytest: no workflow %q", spec.Workflow))
+			panic(fmt.Sprintf("standin: no workflow %q", spec.Workflow))
 		}
 		w = *found
 	}
@@ -264,12 +264,12 @@ func (s *Server) Complete(id int64, conclusion string) error {
 	defer s.mu.Unlock()
 	r := s.findRun(id)
 	if r == nil {
-		return fmt.Errorf("deploytest: no run %d", id)
+		return fmt.Errorf("standin: no run %d", id)
 	}
 	now := s.now()
 	a := r.current()
 	if a.phase(now).Status == "completed" {
-		return fmt.Errorf("deploytest: run %d has already completed", id)
+		return fmt.Errorf("standin: run %d has already completed", id)
 	}
 	a.forcedEnd, a.forcedConc = now, or(conclusion, "success")
 	return nil
@@ -285,11 +285,11 @@ func (s *Server) Rerun(id int64) (Run, error) {
 	defer s.mu.Unlock()
 	r := s.findRun(id)
 	if r == nil {
-		return Run{}, fmt.Errorf("deploytest: no run %d", id)
+		return Run{}, fmt.Errorf("standin: no run %d", id)
 	}
 	now := s.now()
 	if r.current().phase(now).Status != "completed" {
-		return Run{}, fmt.Errorf("deploytest: run %d has not completed", id)
+		return Run{}, fmt.Errorf("standin: run %d has not completed", id)
 	}
 	r.attempts = append(r.attempts, &attemptState{number: len(r.attempts) + 1, startedAt: now, life: s.lifecycle})
 	return s.snapshot(r), nil

@@ -1,29 +1,24 @@
-// Package deploytest is a stand-in for the part of the GitHub REST API that
+// Package standin is a stand-in for the part of the GitHub REST API that
 // the deploy package talks to: workflow and repository dispatch, workflow
-// runs, their jobs and cancellation.
+// runs, their jobs and cancellation. It answers with the shapes and status
+// codes of GitHub's published REST API description; package deploytest
+// holds it to that description in tests, and the demo command deploys its
+// embedded API through it.
 //
-// It answers with the shapes and status codes of GitHub's published REST API
-// description, and proves it: a subset of that description (api.github.com,
-// and GitHub Enterprise Server for a Server that rejects return_run_details)
-// is vendored in testdata/openapi, and when a test ends every request the
-// Server received and every answer it gave is checked against it (see
-// Description). The same Server backs unit tests of package deploy and
-// end-to-end tests that run the built binary with GITHUB_API_URL set to
-// Server.URL. Everything it does is scriptable: how a dispatch is answered,
-// how a run moves through requested, queued, pending, waiting and
-// in_progress, re-runs, when a new run shows up in listings, rival runs
-// dispatched by someone else, disabled workflows, whether the token has a
-// user, transient faults and rate limits (with or without Retry-After) on
-// chosen endpoints, and a token check. It records every call so tests can
-// assert what was (and what was not) sent.
-package deploytest
+// Everything it does is scriptable: how a dispatch is answered, how a run
+// moves through requested, queued, pending, waiting and in_progress,
+// re-runs, when a new run shows up in listings, rival runs dispatched by
+// someone else, disabled workflows, whether the token has a user,
+// transient faults and rate limits (with or without Retry-After) on chosen
+// endpoints, and a token check. It records every call so tests can assert
+// what was (and what was not) sent.
+package standin
 
 import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -39,7 +34,8 @@ const (
 	// RivalActor is the login of the user who dispatches the rival run
 	// (see WithRivalDispatch).
 	RivalActor = "someone-else"
-	// Actor is the login of the user behind every run the tests dispatch.
+	// Actor is the login of the user behind every run dispatched through
+	// the Server.
 	Actor = "deploy-bot"
 )
 
@@ -256,13 +252,6 @@ func WithUserToken() Option {
 	return func(s *Server) { s.userToken = true }
 }
 
-// WithoutConformance turns off the check, when the test ends, that every
-// request and answer matches GitHub's REST API description: for tests that
-// send the Server what GitHub would not accept.
-func WithoutConformance() Option {
-	return func(s *Server) { s.noConformance = true }
-}
-
 // WithToken makes the Server answer 401 "Bad credentials" to any request
 // whose Authorization header does not carry token.
 func WithToken(token string) Option {
@@ -293,8 +282,8 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Server) { s.now = now }
 }
 
-// Server is the stand-in GitHub API. Its zero value is not usable; build one
-// with NewServer.
+// Server is the stand-in GitHub API. Its zero value is not usable; start one
+// with Start.
 type Server struct {
 	// URL is the base URL to give the client as GITHUB_API_URL. Requests are
 	// served both at the root and under /api/v3, the prefix that go-github's
@@ -303,7 +292,7 @@ type Server struct {
 
 	httpServer *httptest.Server
 
-	// Configuration, fixed once NewServer returns.
+	// Configuration, fixed once Start returns.
 	owner, repo, defaultBranch string
 	refs                       []string
 	workflows                  []Workflow
@@ -313,7 +302,6 @@ type Server struct {
 	rival                      *Rival
 	token                      string
 	userToken                  bool
-	noConformance              bool
 	jobs                       []JobSpec
 	onDispatch                 []func(*Server, Run)
 	now                        func() time.Time
@@ -328,9 +316,8 @@ type Server struct {
 	quotaReset time.Time
 }
 
-// NewServer starts a Server and closes it when the test ends.
-func NewServer(t testing.TB, opts ...Option) *Server {
-	t.Helper()
+// Start serves a Server on loopback until Close.
+func Start(opts ...Option) *Server {
 	s := &Server{
 		owner:         DefaultOwner,
 		repo:          DefaultRepo,
@@ -348,39 +335,14 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	s.quotaReset = s.now().Add(time.Hour)
 	s.httpServer = httptest.NewServer(s.handler())
 	s.URL = s.httpServer.URL
-	t.Cleanup(func() {
-		s.httpServer.Close()
-		if !s.noConformance {
-			s.checkConformance(t)
-		}
-	})
 	return s
 }
 
-// Description is the API description the Server is held to: GitHub
-// Enterprise Server's for a Server that rejects return_run_details, like
-// GHES 3.20 and older, api.github.com's otherwise.
-func (s *Server) Description() *Description {
-	if s.answer == AnswerRejectRunDetails || s.answer == AnswerRejectRunDetailsBadRequest {
-		return GHES()
-	}
-	return APIGitHubCom()
-}
+// DispatchAnswer is how the Server answers the workflow dispatches it
+// accepts (see WithDispatchAnswer).
+func (s *Server) DispatchAnswer() DispatchAnswer { return s.answer }
 
-// checkConformance fails t for every call that strays from the
-// description.
-func (s *Server) checkConformance(t testing.TB) {
-	t.Helper()
-	desc := s.Description()
-	for _, call := range s.Calls() {
-		for _, err := range desc.Check(call) {
-			t.Errorf("deploytest: %s %s (answered %d) strays from %s: %v", call.Method, call.Path, call.Status, desc.Name, err)
-		}
-	}
-}
-
-// Close stops the Server early; NewServer already arranged for it to stop
-// when the test ends.
+// Close stops the Server, waiting for the requests it is answering.
 func (s *Server) Close() { s.httpServer.Close() }
 
 // Client returns an HTTP client that talks to the Server.

@@ -1,4 +1,4 @@
-package deploytest
+package standin
 
 import (
 	"bufio"
@@ -54,7 +54,7 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 func (w *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hijacker, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
-		return nil, nil, errors.New("deploytest: the response writer cannot be hijacked")
+		return nil, nil, errors.New("standin: the response writer cannot be hijacked")
 	}
 	return hijacker.Hijack()
 }
@@ -171,7 +171,7 @@ func (s *Server) rateHeaders(w http.ResponseWriter, counts bool) {
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) int {
 	body, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("deploytest: encoding an answer: %v", err))
+		panic(fmt.Sprintf("standin: encoding an answer: %v", err))
 	}
 	if r.Method == http.MethodGet && status == http.StatusOK {
 		sum := sha256.Sum256(body)
