@@ -83,25 +83,18 @@ func (c *command) run(ctx context.Context, args []string) (int, error) {
 	return code, err
 }
 
-// check reads the inputs, runs the check and publishes its report. It
-// returns the exit code, the report when there is one, and the error to
-// print when there is one.
+// check reads the inputs, runs the check (or merges the shards' reports)
+// and publishes its report. It returns the exit code, the report when
+// there is one, and the error to print when there is one.
 func (c *command) check(ctx context.Context, args []string) (int, *report.Report, error) {
 	cfg, err := c.parse(args)
 	if err != nil {
 		return exitSetup, nil, err
 	}
-	if c.tune != nil {
+	if c.tune != nil && cfg.Merge == "" {
 		c.tune(cfg, c.logf)
 	}
-	deps, closeDeps, err := c.deps(cfg)
-	if err != nil {
-		return exitSetup, nil, err
-	}
-	rep, runErr := check.Run(ctx, cfg, deps)
-	if err := closeDeps(); err != nil && runErr == nil {
-		runErr = &config.Error{Input: "results-file", Err: fmt.Errorf("%q: %w", cfg.ResultsFile, err)}
-	}
+	rep, runErr := c.runCheck(ctx, cfg)
 	if rep == nil {
 		if ctx.Err() != nil {
 			return exitCancelled, nil, runErr
@@ -111,11 +104,34 @@ func (c *command) check(ctx context.Context, args []string) (int, *report.Report
 	if err := c.publish(cfg, rep); err != nil {
 		return exitSetup, rep, err
 	}
+	return exitCodeOf(rep, runErr)
+}
+
+// runCheck runs the check, or the merge of its shards' reports.
+func (c *command) runCheck(ctx context.Context, cfg *config.Config) (*report.Report, error) {
+	if cfg.Merge != "" {
+		return check.Merge(cfg, check.Deps{Log: c.stdout})
+	}
+	deps, closeDeps, err := c.deps(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rep, runErr := check.Run(ctx, cfg, deps)
+	if err := closeDeps(); err != nil && runErr == nil {
+		runErr = &config.Error{Input: "results-file", Err: fmt.Errorf("%q: %w", cfg.ResultsFile, err)}
+	}
+	return rep, runErr
+}
+
+// exitCodeOf picks the exit code of a run that wrote its report.
+func exitCodeOf(rep *report.Report, runErr error) (int, *report.Report, error) {
 	switch {
 	case rep.Cancelled:
 		return exitCancelled, rep, fmt.Errorf("cancelled after %s of load; the partial report was written", rep.Summary.Elapsed.Round(time.Second))
 	case runErr != nil:
 		return exitSetup, rep, runErr
+	case rep.Verdict() == report.Sharded:
+		return exitPass, rep, nil
 	case rep.Verdict() == report.Inconclusive:
 		return exitInconclusive, rep, nil
 	case !rep.Passed():

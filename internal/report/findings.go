@@ -117,6 +117,8 @@ func (r *Report) what(f Finding) string {
 	switch {
 	case len(r.Summary.Targets) == 0:
 		return "the API"
+	case f.All && len(r.Summary.Targets) == 2:
+		return "both endpoints"
 	case f.All:
 		return fmt.Sprintf("all %d endpoints", len(r.Summary.Targets))
 	case len(f.Targets) > 3:
@@ -172,11 +174,11 @@ func (r *Report) at(t time.Duration) string {
 	if d := r.Deploy; d != nil && d.Dispatched > 0 {
 		t -= d.Dispatched
 	}
+	t = t.Round(100 * time.Millisecond)
 	sign := "+"
 	if t < 0 {
 		sign, t = "−", -t
 	}
-	t = t.Round(100 * time.Millisecond)
 	if t < time.Minute {
 		return fmt.Sprintf("T%s%.1f", sign, t.Seconds())
 	}
