@@ -171,7 +171,7 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	healthc := make(chan load.Health, 1)
 	go func() {
 		healthc <- generator.Run(loadCtx, func(res *vegeta.Result, hit load.Hit) {
-			recorder.Record(res, stats.Hit(hit))
+			recorder.Record(res, statsHit(hit))
 			results.add(res)
 		})
 	}()
@@ -209,6 +209,11 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 		return rep, deployInputError(deployErr)
 	}
 	return rep, nil
+}
+
+// statsHit is what the recorder needs of how a request was sent.
+func statsHit(h load.Hit) stats.Hit {
+	return stats.Hit{Target: h.Target, Fresh: h.Fresh, SilentRetried: h.SilentRetried}
 }
 
 // keepBody is how much of each answer the recorder needs: enough to read a
