@@ -76,6 +76,8 @@ type Deps struct {
 type run struct {
 	cfg  *config.Config
 	deps Deps
+	// replay, when set, feeds the load from a recording.
+	replay *replayRun
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -102,6 +104,7 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (*report.Report, er
 	// The OAuth2 renewal lives as long as the run.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer r.closeReplay()
 	generator, err := r.prepare(ctx)
 	if err != nil {
 		return nil, err
@@ -128,6 +131,9 @@ func (r *run) prepare(ctx context.Context) (*load.Generator, error) {
 		}
 		mix.Auth = append(mix.Auth[:len(mix.Auth):len(mix.Auth)], oauth)
 	}
+	if cfg.Replay != nil {
+		return r.prepareReplayLoad(ctx, mix)
+	}
 	list := mix.Targets()
 	if cfg.PreflightTimeout > 0 {
 		checked := list
@@ -153,7 +159,7 @@ func (r *run) prepare(ctx context.Context) (*load.Generator, error) {
 func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.Report, error) {
 	cfg, clock := r.cfg, r.deps.Clock
 	results := newResults(r.deps.Results)
-	names := cfg.Names()
+	names := r.names()
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -168,11 +174,15 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 			rateText(cfg.Rate), len(names), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
 		recorder.StartPhase("head", loadStart)
 	}
+	compared := r.startComparisons(ctx)
 	healthc := make(chan load.Health, 1)
 	go func() {
 		healthc <- generator.Run(loadCtx, func(res *vegeta.Result, hit load.Hit) {
 			recorder.Record(res, statsHit(hit))
 			results.add(res)
+			if hit.Tag != 0 && compared != nil {
+				compared.answered(res, hit.Tag)
+			}
 		})
 	}()
 
@@ -192,6 +202,7 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	stopLoad()
 	rep.Health = <-healthc
 	rep.Summary = recorder.Close(stoppedAt)
+	r.reportReplay(rep, compared)
 	rep.Checks = verdict.Evaluate(cfg.Thresholds, rep.Summary, func(name string) verdict.Observed {
 		if t := rep.Summary.Target(name); t != nil {
 			return t

@@ -32,6 +32,7 @@ type Config struct {
 	Mix        targets.Mix
 	OAuth      *clientcredentials.Config
 	Rate       vegeta.Rate
+	MaxRate    vegeta.Rate // the ceiling rate was held to; a recorded pace is held to it too
 	RampUp     time.Duration
 	Duration   time.Duration // load time when no deploy is dispatched
 	Timeout    time.Duration
@@ -50,6 +51,14 @@ type Config struct {
 
 	// Deploy is nil in PR-check mode (no workflow, no event type).
 	Deploy *Deploy
+
+	// Replay, when set, sends recorded traffic instead of Mix's targets;
+	// Compare, when set, compares answers to a sample of it.
+	Replay  *Replay
+	Compare *Compare
+	// Secrets are the values of the secret inputs that were set, for
+	// masking wherever an answer might echo them.
+	Secrets []string
 }
 
 // Deploy says which deploy to dispatch and how to follow it.
@@ -99,6 +108,8 @@ func (c *Config) Names() []string {
 type parser struct {
 	src *Source
 	err error
+	// replaying is set when replay-file replaces the targets.
+	replaying bool
 }
 
 func (p *parser) fail(input string, err error) {
@@ -133,11 +144,13 @@ func (p *parser) optionalLatency(input string) (time.Duration, bool) {
 func (p *parser) mix() targets.Mix {
 	src := p.src
 	var m targets.Mix
-	specs, err := readTargets(src.Get("targets"), src.Get("targets-file"))
-	if err != nil {
-		p.fail(err.Input, err.Err)
+	if !p.replaying {
+		specs, err := readTargets(src.Get("targets"), src.Get("targets-file"))
+		if err != nil {
+			p.fail(err.Input, err.Err)
+		}
+		m.Specs = specs
 	}
-	m.Specs = specs
 	for n, line := range strings.Split(src.Get("headers"), "\n") {
 		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -295,6 +308,8 @@ func Parse(src *Source) (*Config, error) {
 	p := &parser{src: src}
 	c := &Config{}
 
+	p.replay(c)
+	p.replaying = c.Replay != nil
 	c.Mix = p.mix()
 	p.oauth(c)
 
@@ -304,6 +319,7 @@ func Parse(src *Source) (*Config, error) {
 	}
 	c.Rate = rate
 	ceiling, err := ParseRate(src.Get("max-rate"))
+	c.MaxRate = ceiling
 	if err != nil {
 		p.fail("max-rate", err)
 	} else if perSecond(rate) > perSecond(ceiling) {
@@ -344,7 +360,7 @@ func Parse(src *Source) (*Config, error) {
 	}
 	more, err := ParseThresholds(src.Get("thresholds"), c.Names())
 	if err != nil {
-		p.fail("thresholds", err)
+		p.fail("thresholds", replayThresholdError(c, err))
 	}
 	c.Thresholds = append(c.Thresholds, more...)
 
@@ -358,6 +374,7 @@ func Parse(src *Source) (*Config, error) {
 	if c.VersionHeader != "" && !targets.ValidHeaderName(c.VersionHeader) {
 		p.fail("version-header", fmt.Errorf("%q is not a header name", c.VersionHeader))
 	}
+	p.compare(c)
 	c.FailOnShortfall = p.boolean("fail-on-load-shortfall")
 	c.ReportFile = p.path("report-file")
 	c.ResultsFile = p.path("results-file")
@@ -366,6 +383,7 @@ func Parse(src *Source) (*Config, error) {
 	}
 
 	deploy := p.deploy()
+	c.Secrets = src.SecretValues()
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -376,6 +394,9 @@ func Parse(src *Source) (*Config, error) {
 		}
 	} else if c.RampUp > c.Duration {
 		return nil, &Error{Input: "ramp-up", Err: fmt.Errorf("%q is longer than duration %q", src.Get("ramp-up"), src.Get("duration"))}
+	}
+	if c.Replay != nil && c.Replay.Speed > 0 && c.RampUp > 0 {
+		return nil, &Error{Input: "ramp-up", Err: fmt.Errorf("is %q but replay-speed %q paces the load by the recorded times, which have no ramp", src.Get("ramp-up"), src.Get("replay-speed"))}
 	}
 	return c, nil
 }

@@ -32,6 +32,10 @@ type Report struct {
 	// ReportPath is where the JSON report was written, for the outputs.
 	ReportPath string
 	Cancelled  bool
+	// Replay and Compare are set when recorded traffic was replayed, and
+	// when answers to it were compared.
+	Replay  *Replay
+	Compare *Compare
 }
 
 // Deploy is the deploy run as the report shows it.
@@ -119,7 +123,7 @@ func (r *Report) Verdict() string {
 		return Fail
 	case r.Inconclusive != "":
 		return Inconclusive
-	case !verdict.Passed(r.Checks) || r.shortfall():
+	case !verdict.Passed(r.Checks) || r.shortfall() || r.mismatchFailed():
 		return Fail
 	}
 	return Pass
@@ -165,6 +169,9 @@ func (r *Report) Reasons() []string {
 	}
 	if r.shortfall() {
 		out = append(out, "the load generator cannot vouch for the deploy: "+r.Health.Problem())
+	}
+	if r.mismatchFailed() {
+		out = append(out, r.mismatchReason())
 	}
 	return out
 }
@@ -280,6 +287,7 @@ func (r *Report) Outputs() []Output {
 		{"verdict", r.Verdict()},
 		{"requests", strconv.FormatInt(s.Overall.Requests, 10)},
 		{"error-rate", strconv.FormatFloat(s.Overall.ErrorRate(), 'f', -1, 64)},
+		{"mismatch-rate", r.mismatchRateOutput()},
 		{"p50-ms", millis(lat.P50)},
 		{"p95-ms", millis(lat.P95)},
 		{"p99-ms", millis(lat.P99)},
