@@ -191,3 +191,32 @@ func TestOnlyTheHostsListedAreReplayed(t *testing.T) {
 		t.Errorf("replay %+v, %d failures; want the other host's entry skipped each pass, none failed", rep.Replay, rep.Summary.Overall.Failures)
 	}
 }
+
+func TestTheRecordedPaceSchedulesTheLoad(t *testing.T) {
+	t.Parallel()
+	api := checktest.StartAPI(t)
+	// Three requests a second apart: at the recorded pace the schedule
+	// asks for about one a second, far below the rate of untimed entries.
+	recording := `1.2.3.4 - - [23/Nov/2026:12:00:00 +0000] "GET /health HTTP/1.1" 200 1
+1.2.3.4 - - [23/Nov/2026:12:00:01 +0000] "GET /api/items HTTP/1.1" 200 1
+1.2.3.4 - - [23/Nov/2026:12:00:02 +0000] "GET /api/items/3 HTTP/1.1" 200 1
+`
+	cfg := parse(t, map[string]string{
+		"replay-file":            writeLog(t, recording),
+		"replay-base-url":        api.URL,
+		"replay-speed":           "1x",
+		"rate":                   "1000/1s",
+		"fail-on-load-shortfall": "false",
+	})
+	rep, err := Run(context.Background(), cfg, Deps{Clock: checktest.Gates(checktest.HitsAtLeast(api, 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rep.Health
+	if h.Sent < 2 || h.Planned < h.Sent-1 || h.Planned > 10 {
+		t.Errorf("sent %d of %d planned in %s; want the recording's pace, about one a second", h.Sent, h.Planned, h.Elapsed)
+	}
+	if rep.Replay.Speed != 1 {
+		t.Errorf("replay speed %v, want 1", rep.Replay.Speed)
+	}
+}

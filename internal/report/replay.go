@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"slices"
 	"strconv"
@@ -172,7 +173,8 @@ func (r *Report) writeReplay(b *strings.Builder) {
 	if rp.Speed > 0 {
 		pace = "at " + speedText(rp.Speed) + " the recorded pace"
 	}
-	details(b, fmt.Sprintf("Replay: %s from `%s`, %s skipped", plural(int64(rp.Requests), "request"), code(rp.File), count(int64(rp.SkippedTotal()+rp.OtherHost+rp.Bad))), false)
+	// The summary line is HTML, where Markdown is not read.
+	details(b, fmt.Sprintf("Replay: %s from <code>%s</code>, %s skipped", plural(int64(rp.Requests), "request"), html.EscapeString(rp.File), count(int64(rp.SkippedTotal()+rp.OtherHost+rp.Bad))), false)
 	fmt.Fprintf(b, "The recording (%s) was sent %s", escape(rp.Format), pace)
 	switch rp.Cycles {
 	case 0:
@@ -223,7 +225,7 @@ func (r *Report) writeCompare(b *strings.Builder) {
 	if s := c.Baseline; s != nil {
 		summary := fmt.Sprintf("Answers compared with the baseline: %s of %s differed (%s)", count(int64(s.Mismatched)), count(int64(s.Compared)), percent(s.MismatchRate))
 		if r.mismatchFailed() {
-			summary = "Answers compared with the baseline: **" + strings.TrimPrefix(summary, "Answers compared with the baseline: ") + "**"
+			summary = "Answers compared with the baseline: <b>" + strings.TrimPrefix(summary, "Answers compared with the baseline: ") + "</b>"
 		}
 		details(b, summary, r.mismatchFailed())
 		fmt.Fprintf(b, "A sample of %s of the replayed requests was also sent to %s, twice: fields that differ between the baseline's own two answers (a clock, a request id) are learnt as noise and ignored. Status, `Content-Type`, `Location` and the body are compared, JSON field by field. This traffic is not counted in the figures above.\n\n",
@@ -251,9 +253,9 @@ func (r *Report) writeCompare(b *strings.Builder) {
 		case k.Old == "":
 			summary = "Answers across the cut-over: no version was told"
 		case k.New == "":
-			summary = fmt.Sprintf("Answers across the cut-over: only %s answered", code(k.Old))
+			summary = fmt.Sprintf("Answers across the cut-over: only <code>%s</code> answered", html.EscapeString(k.Old))
 		default:
-			summary = fmt.Sprintf("Answers across the cut-over: %s of %s answers of %s differed from %s's", count(int64(s.Mismatched)), count(int64(s.Compared)), code(k.New), code(k.Old))
+			summary = fmt.Sprintf("Answers across the cut-over: %s of %s answers of <code>%s</code> differed from <code>%s</code>'s", count(int64(s.Mismatched)), count(int64(s.Compared)), html.EscapeString(k.New), html.EscapeString(k.Old))
 		}
 		details(b, summary, false)
 		fmt.Fprintf(b, "Answers of the old version to a sample of the requests (%s, up to %d an endpoint) were kept and compared with the new version's answers to the same requests, as with a baseline.\n\n", plural(int64(k.Kept), "answer"), k.KeptPerEndpoint)
