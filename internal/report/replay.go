@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"net/http"
@@ -120,7 +121,7 @@ func differedWhere(s *compare.Summary, n int) []string {
 			pairs = append(pairs, pair{e.Pattern, f})
 		}
 	}
-	slices.SortStableFunc(pairs, func(a, b pair) int { return int(b.field.Mismatched) - int(a.field.Mismatched) })
+	slices.SortStableFunc(pairs, func(a, b pair) int { return cmp.Compare(b.field.Mismatched, a.field.Mismatched) })
 	var out []string
 	for i, p := range pairs {
 		if i == n {
