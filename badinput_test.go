@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,6 +126,16 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		{name: "a workflow-ref without a workflow", inputs: map[string]string{"workflow-ref": "main"}, input: "workflow-ref", want: q("main")},
 		{name: "a workflow-ref with event-type", deploy: true, inputs: map[string]string{"workflow": "", "event-type": "deploy", "workflow-ref": "main"}, input: "workflow-ref", want: q("main")},
 
+		// replay and compare ($LOG is recordedLog, $POSTS a log of POSTs)
+		{name: "a replay with targets", inputs: map[string]string{"replay-file": "$LOG", "replay-base-url": "$API"}, input: "replay-file", want: "targets is set too"},
+		{name: "a replay without a base URL", inputs: map[string]string{"targets": "", "replay-file": "$LOG"}, input: "replay-base-url", want: "is empty"},
+		{name: "a replay speed in words", inputs: map[string]string{"targets": "", "replay-file": "$LOG", "replay-base-url": "$API", "replay-speed": "fast"}, input: "replay-speed", want: q("fast")},
+		{name: "a replay file that is not there", inputs: map[string]string{"targets": "", "replay-file": "$LOG.gz", "replay-base-url": "$API"}, input: "replay-file", want: q("$LOG.gz")},
+		{name: "a recording with nothing to send", inputs: map[string]string{"targets": "", "replay-file": "$POSTS", "replay-base-url": "$API"}, input: "replay-file", want: "it holds POST 2"},
+		{name: "a baseline without a replay", inputs: map[string]string{"compare-url": "$API"}, input: "compare-url", want: q("$API")},
+		{name: "a baseline that is staging", inputs: map[string]string{"targets": "", "replay-file": "$LOG", "replay-base-url": "$API", "compare-url": "$API"}, input: "compare-url", want: "replay-base-url too"},
+		{name: "a mismatch limit without a baseline", inputs: map[string]string{"targets": "", "replay-file": "$LOG", "replay-base-url": "$API", "max-mismatch-rate": "0%"}, input: "max-mismatch-rate", want: q("0%")},
+
 		// the command line
 		{name: "an unknown flag", args: []string{"--nope"}, input: "flags", want: q("-nope")},
 		{name: "a flag without its value", args: []string{"--rate"}, input: "flags", want: q("-rate")},
@@ -135,7 +147,13 @@ func TestEveryBadInputStopsTheRunBeforeAnyRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			server, hits := countingServer(t, nil)
-			expand := strings.NewReplacer("$API", server.URL).Replace
+			logs := t.TempDir()
+			log, posts := filepath.Join(logs, "access.log"), filepath.Join(logs, "posts.log")
+			post := `1.2.3.4 - - [23/Nov/2026:12:00:00 +0000] "POST /v1/images HTTP/1.1" 201 1` + "\n"
+			if os.WriteFile(log, []byte(recordedLog), 0o644) != nil || os.WriteFile(posts, []byte(post+post), 0o644) != nil {
+				t.Fatal("writing the recordings")
+			}
+			expand := strings.NewReplacer("$API", server.URL, "$LOG", log, "$POSTS", posts).Replace
 
 			inputs := map[string]string{"targets": server.URL + "/health", "rate": "50/1s", "duration": "2s"}
 			env := map[string]string{}

@@ -75,6 +75,8 @@ type Deps struct {
 type run struct {
 	cfg  *config.Config
 	deps Deps
+	// replay, when set, feeds the load from a recording.
+	replay *replayRun
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -101,6 +103,7 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (*report.Report, er
 	// The OAuth2 renewal lives as long as the run.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer r.closeReplay()
 	generator, err := r.prepare(ctx)
 	if err != nil {
 		return nil, err
@@ -126,6 +129,9 @@ func (r *run) prepare(ctx context.Context) (*load.Generator, error) {
 			return nil, &config.Error{Input: "oauth-token-url", Err: fmt.Errorf("%q: %w; check oauth-client-id, oauth-client-secret and oauth-scopes", cfg.OAuth.TokenURL, err)}
 		}
 		mix.Auth = append(mix.Auth[:len(mix.Auth):len(mix.Auth)], oauth)
+	}
+	if cfg.Replay != nil {
+		return r.prepareReplayLoad(ctx, mix)
 	}
 	list := mix.Targets()
 	if cfg.PreflightTimeout > 0 {
@@ -156,7 +162,7 @@ func (r *run) prepare(ctx context.Context) (*load.Generator, error) {
 func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.Report, error) {
 	cfg, clock := r.cfg, r.deps.Clock
 	results := newResults(r.deps.Results)
-	names := cfg.Names()
+	names := r.names()
 	judge := newJudge(cfg, names, groups(cfg))
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -183,11 +189,15 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 			rateText(cfg.Rate), len(names), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
 		recorder.StartPhase("head", loadStart)
 	}
+	compared := r.startComparisons(ctx)
 	healthc := make(chan load.Health, 1)
 	go func() {
 		healthc <- generator.Run(loadCtx, func(res *vegeta.Result, hit load.Hit) {
-			recorder.Record(res, stats.Hit(hit))
+			recorder.Record(res, statsHit(hit))
 			results.add(res)
+			if hit.Tag != 0 && compared != nil {
+				compared.answered(res, hit.Tag)
+			}
 		})
 	}()
 
@@ -207,6 +217,7 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	stopLoad()
 	rep.Health = <-healthc
 	rep.Summary = recorder.Close(stoppedAt)
+	r.reportReplay(rep, compared)
 	rep.Checks = judge.checks(rep.Summary)
 	rep.Regression = judge.regression(rep.Summary)
 	rep.Inconclusive = judge.inconclusive(rep.Summary, rep.Regression)
@@ -220,6 +231,11 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 		return rep, deployInputError(deployErr)
 	}
 	return rep, nil
+}
+
+// statsHit is what the recorder needs of how a request was sent.
+func statsHit(h load.Hit) stats.Hit {
+	return stats.Hit{Target: h.Target, Fresh: h.Fresh, SilentRetried: h.SilentRetried}
 }
 
 // keepBody is how much of each answer the recorder needs: enough to read a

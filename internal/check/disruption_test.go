@@ -53,7 +53,7 @@ func measure(t *testing.T, served func() int64, opts load.Options, targets []loa
 			t.Error("the server never answered 50 requests after the disruption")
 		}
 	}()
-	health := gen.Run(ctx, func(res *vegeta.Result, hit load.Hit) { rec.Record(res, stats.Hit(hit)) })
+	health := gen.Run(ctx, func(res *vegeta.Result, hit load.Hit) { rec.Record(res, statsHit(hit)) })
 	<-done
 	return rec.Close(time.Now()), health
 }

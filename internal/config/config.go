@@ -33,6 +33,7 @@ type Config struct {
 	Mix        targets.Mix
 	OAuth      *clientcredentials.Config
 	Rate       vegeta.Rate
+	MaxRate    vegeta.Rate // the ceiling rate was held to; a recorded pace is held to it too
 	RampUp     time.Duration
 	Duration   time.Duration // load time when no deploy is dispatched
 	Timeout    time.Duration
@@ -61,6 +62,14 @@ type Config struct {
 
 	// Deploy is nil in PR-check mode (no workflow, no event type).
 	Deploy *Deploy
+
+	// Replay, when set, sends recorded traffic instead of Mix's targets;
+	// Compare, when set, compares answers to a sample of it.
+	Replay  *Replay
+	Compare *Compare
+	// Secrets are the values of the secret inputs that were set, for
+	// masking wherever an answer might echo them.
+	Secrets []string
 }
 
 // Shard is this job's share of a check split over a job matrix.
@@ -148,6 +157,8 @@ func (c *Config) thresholdNames(dispatching bool) verdict.Names {
 type parser struct {
 	src *Source
 	err error
+	// replaying is set when replay-file replaces the targets.
+	replaying bool
 }
 
 func (p *parser) fail(input string, err error) {
@@ -184,9 +195,11 @@ func (p *parser) mix(merging bool) targets.Mix {
 	var m targets.Mix
 	inline, file := src.Get("targets"), src.Get("targets-file")
 	switch {
-	case merging && (inline != "" || file != ""):
-		p.fail(map[bool]string{true: "targets", false: "targets-file"}[inline != ""], errors.New("is set with merge, which sends no load: the targets are the shards'; leave it empty in the merge job"))
-	case !merging:
+	case merging && inline != "":
+		p.fail("targets", errMergeLoad)
+	case merging && file != "":
+		p.fail("targets-file", errMergeLoad)
+	case !merging && !p.replaying:
 		specs, err := readTargets(inline, file)
 		if err != nil {
 			p.fail(err.Input, err.Err)
@@ -301,6 +314,13 @@ func (p *parser) oauth(c *Config) {
 	}
 	c.OAuth = &clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: tokenURL, Scopes: scopes}
 }
+
+// A merge job sends no load and dispatches nothing: what would steer either
+// is a mistake there.
+var (
+	errMergeLoad   = errors.New("is set with merge, which sends no load: the targets are the shards'; leave it empty in the merge job")
+	errMergeDeploy = errors.New("is set with merge, which dispatches nothing: the shards followed the deploy; leave it empty in the merge job")
+)
 
 // merge reads the glob of shard reports a merge job reads.
 func (p *parser) merge() string {
@@ -435,6 +455,8 @@ func Parse(src *Source) (*Config, error) {
 	c := &Config{}
 
 	c.Merge = p.merge()
+	p.replay(c)
+	p.replaying = c.Replay != nil
 	c.Mix = p.mix(c.Merge != "")
 	p.oauth(c)
 
@@ -444,6 +466,7 @@ func Parse(src *Source) (*Config, error) {
 	}
 	c.Rate = rate
 	ceiling, err := ParseRate(src.Get("max-rate"))
+	c.MaxRate = ceiling
 	if err != nil {
 		p.fail("max-rate", err)
 	} else if perSecond(rate) > perSecond(ceiling) {
@@ -491,7 +514,7 @@ func Parse(src *Source) (*Config, error) {
 	}
 	more, err := ParseThresholds(src.Get("thresholds"), names)
 	if err != nil {
-		p.fail("thresholds", err)
+		p.fail("thresholds", replayThresholdError(c, err))
 	}
 	c.Thresholds = append(c.Thresholds, more...)
 
@@ -506,6 +529,7 @@ func Parse(src *Source) (*Config, error) {
 	if c.VersionHeader != "" && !targets.ValidHeaderName(c.VersionHeader) {
 		p.fail("version-header", fmt.Errorf("%q is not a header name", c.VersionHeader))
 	}
+	p.compare(c)
 	c.FailOnShortfall = p.boolean("fail-on-load-shortfall")
 	c.ReportFile = p.path("report-file")
 	c.ResultsFile = p.path("results-file")
@@ -515,9 +539,13 @@ func Parse(src *Source) (*Config, error) {
 
 	deploy := p.deploy()
 	c.Shard = p.shard(deploy, c)
-	if c.Merge != "" && deploy != nil {
-		p.fail(map[bool]string{true: "workflow", false: "event-type"}[deploy.Workflow != ""], errors.New("is set with merge, which dispatches nothing: the shards followed the deploy; leave it empty in the merge job"))
+	switch {
+	case c.Merge != "" && deploy != nil && deploy.Workflow != "":
+		p.fail("workflow", errMergeDeploy)
+	case c.Merge != "" && deploy != nil:
+		p.fail("event-type", errMergeDeploy)
 	}
+	c.Secrets = src.SecretValues()
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -528,6 +556,9 @@ func Parse(src *Source) (*Config, error) {
 		}
 	} else if c.RampUp > c.Duration {
 		return nil, &Error{Input: "ramp-up", Err: fmt.Errorf("%q is longer than duration %q", src.Get("ramp-up"), src.Get("duration"))}
+	}
+	if c.Replay != nil && c.Replay.Speed > 0 && c.RampUp > 0 {
+		return nil, &Error{Input: "ramp-up", Err: fmt.Errorf("is %q but replay-speed %q paces the load by the recorded times, which have no ramp", src.Get("ramp-up"), src.Get("replay-speed"))}
 	}
 	return c, nil
 }

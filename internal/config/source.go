@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -18,7 +19,12 @@ type Source struct {
 	asked   map[string]bool
 	secret  func(string) // called with each secret value as it is read
 	secrets map[string]bool
+	values  []string // secret values read, each once
 }
+
+// SecretValues returns the values of the secret inputs read so far that
+// were set, each once.
+func (s *Source) SecretValues() []string { return slices.Clone(s.values) }
 
 // OnSecret registers fn to be called with the value of each secret input
 // (SecretInputs) the moment it is read, so it can be masked before anything
@@ -73,6 +79,9 @@ func flagError(err error) error {
 func (s *Source) Get(name string) string {
 	s.asked[name] = true
 	v := s.lookup(name)
+	if s.secrets[name] && v != "" && !slices.Contains(s.values, v) {
+		s.values = append(s.values, v)
+	}
 	if s.secrets[name] && v != "" && s.secret != nil {
 		s.secret(v)
 		if strings.Contains(v, "\n") {

@@ -71,13 +71,43 @@ type Options struct {
 	// Shard and Shards, when Shards is above 1, make this generator hold
 	// the Shard-th (from 1) of Shards equal shares of Rate (see Pacer).
 	Shard, Shards int
+	// Source, when set, hands out every request in place of the targets'
+	// mix; the targets then only name what the requests count under. It
+	// fills t and returns the index of the target the request counts
+	// under and a tag, 0 for none. A tagged request's answer comes with
+	// up to TagBody bytes of its body, and its tag comes back in its Hit.
+	// Source is called from many goroutines at once, right before each
+	// request is sent; a request it cannot give fails on its own, as a
+	// build failure.
+	Source func(t *vegeta.Target) (target int, tag uint64, err error)
+	// TagBody is how many bytes of the body of an answer to a tagged
+	// request come with its result.
+	TagBody int64
+	// Schedule, when set, paces the load instead of the ramp-then-steady
+	// Pacer of Rate and RampUp (which Health still reports as asked).
+	Schedule Schedule
 }
+
+// Schedule is a pacer that can say when each hit was due and how many
+// were due by a moment, so the generator can tell whether it kept up.
+type Schedule interface {
+	vegeta.Pacer
+	// DueAt returns when hit n (from zero) is due; ok is false when that
+	// is not known.
+	DueAt(n uint64) (due time.Duration, ok bool)
+	// Planned returns how many hits are due by elapsed.
+	Planned(elapsed time.Duration) uint64
+}
+
+var _ Schedule = Pacer{}
 
 // Hit says what the generator knows of a result beyond vegeta's fields.
 type Hit struct {
 	Target        int  // index into the targets, -1 if unknown
 	Fresh         bool // sent on a fresh connection
 	SilentRetried bool // net/http retried it on a new connection after a reused one failed
+	// Tag is the tag Options.Source gave the request; 0 for none.
+	Tag uint64
 }
 
 // Generator sends the load. Run it once: vegeta's attacker cannot be
@@ -87,7 +117,9 @@ type Generator struct {
 	urls      []string // each target's URL with its fragment
 	fragments []string // each target's index as a URL fragment
 	mix       []int    // target indexes in send order, weights interleaved
-	pacer     Pacer
+	source    func(t *vegeta.Target) (int, uint64, error)
+	rate      vegeta.Rate
+	pacer     Schedule
 	attacker  *vegeta.Attacker
 	transport *transport
 	workers   uint64
@@ -130,7 +162,21 @@ func New(targets []Target, opts Options) (*Generator, error) {
 	if opts.FreshShare < 0 || opts.FreshShare > 1 {
 		return nil, errors.New("load: fresh connection share must be between 0 and 1")
 	}
+	if opts.KeepBody < 0 || opts.TagBody < 0 {
+		return nil, errors.New("load: body sizes to keep must not be negative")
+	}
 	tr := newTransport(opts.FreshShare, timeouts)
+	maxBody := opts.KeepBody
+	if opts.Source != nil && opts.TagBody > opts.KeepBody {
+		// Answers to tagged requests keep more; the transport cuts the
+		// others' bodies to KeepBody.
+		maxBody, tr.untaggedBody = opts.TagBody, opts.KeepBody
+	}
+	steady := Pacer{Steady: opts.Rate, RampUp: opts.RampUp, Shard: opts.Shard, Shards: opts.Shards}
+	var pacer Schedule = steady
+	if opts.Schedule != nil {
+		pacer = opts.Schedule
+	}
 	attacker := vegeta.NewAttacker(
 		// The client goes first: vegeta's transport options would assume
 		// their own *http.Transport.
@@ -141,14 +187,16 @@ func New(targets []Target, opts Options) (*Generator, error) {
 		vegeta.MaxWorkers(opts.MaxWorkers),
 		// Bodies are drained and, beyond KeepBody, not kept: a result
 		// lives only until it is counted.
-		vegeta.MaxBody(opts.KeepBody),
+		vegeta.MaxBody(maxBody),
 	)
 	return &Generator{
 		targets:   targets,
 		urls:      urls,
 		fragments: fragments,
 		mix:       interleave(targets),
-		pacer:     Pacer{Steady: opts.Rate, RampUp: opts.RampUp, Shard: opts.Shard, Shards: opts.Shards},
+		source:    opts.Source,
+		rate:      steady.ShareRate(),
+		pacer:     pacer,
 		attacker:  attacker,
 		transport: tr,
 		workers:   opts.MaxWorkers,
@@ -245,7 +293,7 @@ func (g *Generator) Abort() {
 // Requests in flight when ctx ends are awaited, so Run returns at most one
 // request timeout after ctx is done.
 func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit Hit)) Health {
-	health := Health{Rate: g.pacer.ShareRate(), Workers: g.workers}
+	health := Health{Rate: g.rate, Workers: g.workers}
 	if g.used.Swap(true) {
 		return health
 	}
@@ -266,7 +314,7 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 			continue // cut short by Abort: no answer was due yet
 		}
 		health.Sent++
-		target := detach(res)
+		target, tag := detach(res)
 		due, _ := g.pacer.DueAt(res.Seq)
 		behind := max(0, res.Timestamp.Sub(began)-due)
 		if behind > LateAfter {
@@ -277,6 +325,7 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 			Target:        target,
 			Fresh:         g.transport.isFresh(res.Seq),
 			SilentRetried: g.transport.wasRetried(res.Seq),
+			Tag:           tag,
 		})
 	}
 	g.transport.closeIdle()
@@ -301,6 +350,9 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 
 // targeter sends the targets in the order of the mix.
 func (g *Generator) targeter() vegeta.Targeter {
+	if g.source != nil {
+		return g.sourceTargeter()
+	}
 	var next atomic.Uint64
 	return func(t *vegeta.Target) error {
 		i := g.mix[(next.Add(1)-1)%uint64(len(g.mix))]
@@ -322,23 +374,61 @@ func (g *Generator) targeter() vegeta.Targeter {
 	}
 }
 
-// detach takes the target index out of a result's URL and error text,
-// returning it, or -1 when it is not there.
-func detach(res *vegeta.Result) int {
+// sourceTargeter sends the requests Options.Source hands out. A tag rides
+// in the URL fragment after the target index: #3.17.
+func (g *Generator) sourceTargeter() vegeta.Targeter {
+	return func(t *vegeta.Target) error {
+		i, tag, err := g.source(t)
+		if err == nil && (i < 0 || i >= len(g.targets)) {
+			err = fmt.Errorf("the request counts under target %d of %d", i, len(g.targets))
+		}
+		if err != nil {
+			g.buildErrors.Add(1)
+			g.buildError.CompareAndSwap(nil, &buildError{err.Error()})
+			t.Method, t.URL, t.Header, t.Body = "BUILD FAILED", g.urls[0], nil, nil
+			return nil
+		}
+		t.URL += g.fragments[i]
+		if tag != 0 {
+			t.URL += "." + strconv.FormatUint(tag, 10)
+		}
+		return nil
+	}
+}
+
+// detach takes the target index and the tag out of a result's URL and
+// error text, returning them; the index is -1 when it is not there.
+func detach(res *vegeta.Result) (target int, tag uint64) {
 	hash := strings.LastIndexByte(res.URL, '#')
 	if hash < 0 {
-		return -1
+		return -1, 0
 	}
-	i, err := strconv.Atoi(res.URL[hash+1:])
-	if err != nil {
-		return -1
+	i, tag, ok := parseFragment(res.URL[hash+1:])
+	if !ok {
+		return -1, 0
 	}
 	fragment := res.URL[hash:]
 	res.URL = res.URL[:hash]
 	if res.Error != "" {
 		res.Error = strings.Replace(res.Error, fragment+`"`, `"`, 1)
 	}
-	return i
+	return i, tag
+}
+
+// parseFragment reads the fragment the generator puts on its URLs: the
+// target index, then a tag after a dot when there is one.
+func parseFragment(fragment string) (target int, tag uint64, ok bool) {
+	index, tagText, tagged := strings.Cut(fragment, ".")
+	i, err := strconv.Atoi(index)
+	if err != nil {
+		return -1, 0, false
+	}
+	if tagged {
+		if tag, err = strconv.ParseUint(tagText, 10, 64); err != nil {
+			return -1, 0, false
+		}
+	}
+	return i, tag, true
 }
 
 // interleave spreads the targets over a cycle in proportion to their

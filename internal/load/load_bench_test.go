@@ -103,7 +103,9 @@ func BenchmarkRunPerResultNoNetwork(b *testing.B) {
 			record := func(*vegeta.Result, Hit) {}
 			if withRecorder {
 				recorder := stats.NewRecorder(time.Now(), []string{targets[0].Name}, stats.Options{})
-				record = func(res *vegeta.Result, hit Hit) { recorder.Record(res, stats.Hit(hit)) }
+				record = func(res *vegeta.Result, hit Hit) {
+					recorder.Record(res, stats.Hit{Target: hit.Target, Fresh: hit.Fresh, SilentRetried: hit.SilentRetried})
+				}
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -22,11 +22,23 @@ const PreflightInterval = time.Second
 // container finish starting; failing here stops a run against a dead or
 // misaddressed API before any load or deploy.
 func Preflight(ctx context.Context, targets []Target, timeout, wait time.Duration) error {
+	return preflight(ctx, targets, timeout, wait, false)
+}
+
+// Reach is Preflight for requests whose answers are not known in advance,
+// such as recorded ones, which may have been a 404 when they were
+// recorded: any answer under 500 shows the API is there, except 401 and
+// 403, which say the auth inputs are wrong.
+func Reach(ctx context.Context, targets []Target, timeout, wait time.Duration) error {
+	return preflight(ctx, targets, timeout, wait, true)
+}
+
+func preflight(ctx context.Context, targets []Target, timeout, wait time.Duration, anyAnswer bool) error {
 	client := &http.Client{Timeout: timeout}
 	deadline := time.Now().Add(wait)
 	for _, t := range targets {
 		for {
-			err := preflightOnce(ctx, client, t)
+			err := preflightOnce(ctx, client, t, anyAnswer)
 			if err == nil {
 				break
 			}
@@ -50,7 +62,7 @@ func Preflight(ctx context.Context, targets []Target, timeout, wait time.Duratio
 	return nil
 }
 
-func preflightOnce(ctx context.Context, client *http.Client, t Target) error {
+func preflightOnce(ctx context.Context, client *http.Client, t Target, anyAnswer bool) error {
 	vt := vegeta.Target{Method: t.Method, URL: t.URL, Header: t.Header, Body: t.Body}
 	if t.Render != nil {
 		if err := t.Render(&vt); err != nil {
@@ -76,6 +88,8 @@ func preflightOnce(ctx context.Context, client *http.Client, t Target) error {
 		return nil
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return &refusal{fmt.Sprintf("%s %s answered %s; check the auth inputs (bearer-token, hmac-secret, jwt-*, oauth-*)", vt.Method, req.URL.Redacted(), resp.Status)}
+	case anyAnswer && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooEarly && code != http.StatusTooManyRequests:
+		return nil
 	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooEarly && code != http.StatusTooManyRequests:
 		return &refusal{fmt.Sprintf("%s %s answered %s", vt.Method, req.URL.Redacted(), resp.Status)}
 	}

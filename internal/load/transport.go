@@ -34,6 +34,10 @@ type transport struct {
 	fresh     *http.Transport
 	share     float64         // of requests sent on fresh connections
 	timeouts  []time.Duration // by target index; zero: the client's
+	// untaggedBody, when not negative, is how much of the body of an
+	// answer to a request without a tag is read: the rest is drained,
+	// so only tagged answers reach the attacker's larger body cap.
+	untaggedBody int64
 
 	retries atomic.Uint64
 	retried [retryRing]atomic.Uint64 // seq+1 of a retried request, by seq % retryRing
@@ -58,7 +62,7 @@ func newTransport(share float64, timeouts []time.Duration) *transport {
 	fresh := base()
 	fresh.DisableKeepAlives = true
 	aborted, abort := context.WithCancel(context.Background())
-	return &transport{keepAlive: base(), fresh: fresh, share: share, timeouts: timeouts, aborted: aborted, abort: abort}
+	return &transport{keepAlive: base(), fresh: fresh, share: share, timeouts: timeouts, untaggedBody: -1, aborted: aborted, abort: abort}
 }
 
 // isFresh says whether request seq goes on a fresh connection. The choice
@@ -124,18 +128,46 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	if t.untaggedBody >= 0 {
+		if _, tag, _ := parseFragment(req.URL.Fragment); tag == 0 {
+			resp.Body = &bodyHead{ReadCloser: resp.Body, left: t.untaggedBody}
+		}
+	}
 	return resp, nil
 }
 
 // timeoutOf returns the timeout of the request's target, known by the
 // fragment the generator put on its URL.
 func (t *transport) timeoutOf(req *http.Request) time.Duration {
-	i, err := strconv.Atoi(req.URL.Fragment)
-	if err != nil || i < 0 || i >= len(t.timeouts) {
+	i, _, ok := parseFragment(req.URL.Fragment)
+	if !ok || i < 0 || i >= len(t.timeouts) {
 		// Not one of the generator's requests: the longest timeout.
 		return slices.Max(t.timeouts)
 	}
 	return t.timeouts[i]
+}
+
+// bodyHead reads the first left bytes of a body, then drains the rest and
+// ends: the answer is read whole, as the latency must cover, but only its
+// head is handed over.
+type bodyHead struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *bodyHead) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		if _, err := io.Copy(io.Discard, b.ReadCloser); err != nil {
+			return 0, err
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 type cancelOnClose struct {

@@ -209,9 +209,11 @@ func count(n int64) string {
 	return s
 }
 
-// escape makes text safe inside a Markdown table cell or list item.
+// escape makes text safe inside a Markdown table cell or list item; a
+// dollar sign is escaped because GitHub reads two of them as math.
 func escape(s string) string {
 	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "$", `\$`)
 	return strings.ReplaceAll(s, "|", `\|`)
 }
 

@@ -43,6 +43,8 @@ type jsonReport struct {
 	Generator    jsonGenerator    `json:"generator"`
 	Deploy       *jsonDeploy      `json:"deploy"`
 	Timeline     []jsonSecond     `json:"timeline"`
+	Replay       *jsonReplay      `json:"replay,omitempty"`
+	Compare      *jsonCompare     `json:"compare,omitempty"`
 	// Shard, in a shard's report, is what the merge job reads.
 	Shard *shardFile `json:"shard,omitempty"`
 }
@@ -347,6 +349,7 @@ func (r *Report) jsonReport() jsonReport {
 		}
 		out.Deploy = jd
 	}
+	out.Replay, out.Compare = r.jsonReplay(), r.jsonCompare()
 	for i, sec := range s.Seconds {
 		js := jsonSecond{TS: i, Requests: sec.Requests, Failures: sec.Failures, SilentRetries: sec.SilentRetries, P50MS: ms(sec.P50), P99MS: ms(sec.P99)}
 		for c, n := range sec.ByClass {

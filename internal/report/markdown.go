@@ -49,6 +49,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	r.writeGenerator(&b)
 	r.writeDeploySteps(&b)
 	r.writeVersions(&b)
+	r.writeReplay(&b)
+	r.writeCompare(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -82,7 +84,7 @@ func (r *Report) writeHeadline(b *strings.Builder) {
 	} else {
 		what = "PR check: "
 	}
-	fmt.Fprintf(b, "%s%s on %s for %s · %s · %s.\n\n", what, rateText(r.Health.Rate), plural(int64(max(1, len(s.Targets))), "endpoint"),
+	fmt.Fprintf(b, "%s%s on %s for %s · %s · %s.\n\n", what, r.loadText(), plural(int64(max(1, len(s.Targets))), "endpoint"),
 		span(s.Elapsed), plural(s.Overall.Requests, "request")+", "+count(s.Overall.Failures)+" failed", r.origin())
 }
 
@@ -149,7 +151,8 @@ func (r *Report) tellsFinding(reason string) bool {
 // writeThresholds lists every threshold as k6 does: ✓ or ✗, the
 // expression, where it came from, and what was observed.
 func (r *Report) writeThresholds(b *strings.Builder) {
-	if len(r.Checks) == 0 {
+	mismatch, judged := r.mismatchCheck()
+	if len(r.Checks) == 0 && !judged {
 		b.WriteString("_No thresholds set._\n\n")
 		return
 	}
@@ -170,6 +173,7 @@ func (r *Report) writeThresholds(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "- %s `%s` (%s): %s\n", mark, code(c.String()), c.Source, observed)
 	}
+	b.WriteString(mismatch)
 	b.WriteString("\n")
 }
 

@@ -41,6 +41,10 @@ type Report struct {
 	// merge, are the shards merged.
 	Shard  *Shard
 	Shards []ShardRun
+	// Replay and Compare are set when recorded traffic was replayed, and
+	// when answers to it were compared.
+	Replay  *Replay
+	Compare *Compare
 }
 
 // Deploy is the deploy run as the report shows it.
@@ -130,7 +134,7 @@ func (r *Report) Verdict() string {
 		return Fail
 	case r.Inconclusive != "":
 		return Inconclusive
-	case !verdict.Passed(r.Checks) || r.shortfall() || len(r.regressionReasons()) > 0 || len(r.shardReasons()) > 0:
+	case !verdict.Passed(r.Checks) || r.shortfall() || r.mismatchFailed() || len(r.regressionReasons()) > 0 || len(r.shardReasons()) > 0:
 		return Fail
 	}
 	return Pass
@@ -179,6 +183,9 @@ func (r *Report) Reasons() []string {
 	out = append(out, r.shardReasons()...)
 	if r.shortfall() {
 		out = append(out, "the load generator cannot vouch for the deploy: "+r.Health.Problem())
+	}
+	if r.mismatchFailed() {
+		out = append(out, r.mismatchReason())
 	}
 	return out
 }
@@ -297,6 +304,7 @@ func (r *Report) Outputs() []Output {
 		{"verdict", r.Verdict()},
 		{"requests", strconv.FormatInt(s.Overall.Requests, 10)},
 		{"error-rate", strconv.FormatFloat(s.Overall.ErrorRate(), 'f', -1, 64)},
+		{"mismatch-rate", r.mismatchRateOutput()},
 		{"p50-ms", millis(lat.P50)},
 		{"p95-ms", millis(lat.P95)},
 		{"p99-ms", millis(lat.P99)},

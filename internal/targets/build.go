@@ -86,3 +86,36 @@ func (m *Mix) renderer(spec *Spec, seq *counter) func(*vegeta.Target) error {
 		return nil
 	}
 }
+
+// Decorate returns what adds the mix's headers and auth to a request built
+// elsewhere, such as a replayed one: each of Headers replaces the
+// request's header of the same name, then each Auth applies in order. It
+// returns nil when the mix has neither. The func is safe for concurrent
+// use.
+func (m *Mix) Decorate() func(t *vegeta.Target) error {
+	if len(m.Headers) == 0 && len(m.Auth) == 0 {
+		return nil
+	}
+	seq := &counter{}
+	users := uint64(max(1, m.Users))
+	return func(t *vegeta.Target) error {
+		n := seq.next()
+		v := Vars{Seq: n, User: int(n % users), Now: time.Now()}
+		if t.Header == nil {
+			t.Header = make(http.Header, len(m.Headers)+2)
+		}
+		for _, h := range m.Headers {
+			t.Header.Del(h.Name)
+			delete(t.Header, h.Name)
+		}
+		for _, h := range m.Headers {
+			t.Header[h.Name] = append(t.Header[h.Name], h.Value.Render(&v))
+		}
+		for _, a := range m.Auth {
+			if err := a.apply(t, &v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

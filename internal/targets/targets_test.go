@@ -362,3 +362,32 @@ func TestJWTPerUserTokensAreReused(t *testing.T) {
 		t.Error("broken claims were accepted")
 	}
 }
+
+func TestDecorateAddsTheHeadersAndAuthToARequestBuiltElsewhere(t *testing.T) {
+	t.Parallel()
+	if (&Mix{}).Decorate() != nil {
+		t.Error("a mix without headers or auth decorates")
+	}
+	accept, err := ParseHeader("accept: application/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant, err := ParseHeader("X-Tenant: acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Mix{Headers: []Header{accept, tenant}, Auth: []Auth{Bearer{Token: "t0ken"}}}
+	decorate := m.Decorate()
+	replayed := vegeta.Target{Method: "GET", URL: "https://staging.example.com/v1/images/7", Header: http.Header{"Accept": {"text/html"}, "User-Agent": {"okhttp"}}}
+	if err := decorate(&replayed); err != nil {
+		t.Fatal(err)
+	}
+	want := http.Header{"accept": {"application/json"}, "X-Tenant": {"acme"}, "User-Agent": {"okhttp"}, "Authorization": {"Bearer t0ken"}}
+	if diff := cmp.Diff(want, replayed.Header); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
+	}
+	bare := vegeta.Target{Method: "GET", URL: "https://staging.example.com/health"}
+	if err := decorate(&bare); err != nil || bare.Header.Get("Authorization") != "Bearer t0ken" {
+		t.Errorf("a request without headers: %v, headers %v", err, bare.Header)
+	}
+}

@@ -94,7 +94,7 @@ func run() error {
 	start := time.Now()
 	recorder := stats.NewRecorder(start, []string{targets[0].Name}, stats.Options{})
 	health := generator.Run(ctx, func(res *vegeta.Result, hit load.Hit) {
-		recorder.Record(res, stats.Hit(hit))
+		recorder.Record(res, stats.Hit{Target: hit.Target, Fresh: hit.Fresh, SilentRetried: hit.SilentRetried})
 	})
 	summary := recorder.Close(time.Now())
 

@@ -40,19 +40,48 @@ func ParseSpeed(s string) (float64, error) {
 // sent: the n-th hit goes out at the n-th request's time. Pace is called
 // from one goroutine, as vegeta's attack does.
 type Timing struct {
-	src      *Reader
-	speed    float64
-	interval time.Duration
+	src *Reader
 
-	mu         sync.Mutex
-	computed   uint64 // hits whose due time is known
-	due        [timingWindow]time.Duration
-	last       time.Duration // due time of the latest hit computed
+	mu       sync.Mutex
+	schedule schedule
+	computed uint64 // hits whose due time is known
+	due      [timingWindow]time.Duration
+	err      error
+}
+
+// schedule places hits one after another by their requests' recorded
+// times: the rule Timing paces by, and Scan measures the pace with.
+type schedule struct {
+	speed      float64
+	interval   time.Duration
+	placed     uint64
+	last       time.Duration // due time of the latest hit placed
 	cycle      int
-	passStart  time.Duration // due time of the first hit of this pass
+	passStart  time.Duration // due time of the first timed hit of this pass
 	passOffset time.Duration // recorded offset of that hit
 	offsetSeen bool
-	err        error
+}
+
+// place returns when the hit sending req is due, req being the request
+// after the one placed before.
+func (s *schedule) place(req *Request) time.Duration {
+	next := s.last + s.interval
+	if s.placed == 0 {
+		next = 0
+	}
+	if req.Cycle != s.cycle {
+		s.cycle, s.offsetSeen = req.Cycle, false
+	}
+	if req.Timed {
+		if !s.offsetSeen {
+			// The first timed entry of a pass anchors the pass.
+			s.passStart, s.passOffset, s.offsetSeen = next, req.Offset, true
+		}
+		next = max(s.last, s.passStart+time.Duration(float64(req.Offset-s.passOffset)/s.speed))
+	}
+	s.last = next
+	s.placed++
+	return next
 }
 
 // timingWindow is how many past hits DueAt remembers, to tell how late
@@ -70,11 +99,11 @@ func NewTiming(src *Reader, speed float64, rate vegeta.Rate) (*Timing, error) {
 	if rate.Freq <= 0 || rate.Per <= 0 {
 		return nil, errors.New("replay timing: the rate for entries without a time must be positive")
 	}
-	return &Timing{src: src, speed: speed, interval: rate.Per / time.Duration(rate.Freq)}, nil
+	return &Timing{src: src, schedule: schedule{speed: speed, interval: rate.Per / time.Duration(rate.Freq)}}, nil
 }
 
 // String describes the pacer as vegeta's do.
-func (t *Timing) String() string { return fmt.Sprintf("Recorded{%gx}", t.speed) }
+func (t *Timing) String() string { return fmt.Sprintf("Recorded{%gx}", t.schedule.speed) }
 
 // Pace returns how long to wait before hit number hits (from zero). It
 // stops the attack when the file ends (read Once) or cannot be read.
@@ -122,23 +151,35 @@ func (t *Timing) advance() {
 		t.err = err
 		return
 	}
-	next := t.last + t.interval
-	if t.computed == 0 {
-		next = 0
-	}
-	if req.Cycle != t.cycle {
-		t.cycle, t.offsetSeen = req.Cycle, false
-	}
-	if req.Timed {
-		if !t.offsetSeen {
-			// The first timed entry of a pass anchors the pass.
-			t.passStart, t.passOffset, t.offsetSeen = next, req.Offset, true
-		}
-		next = max(t.last, t.passStart+time.Duration(float64(req.Offset-t.passOffset)/t.speed))
-	}
-	t.due[t.computed%timingWindow] = next
-	t.last = next
+	t.due[t.computed%timingWindow] = t.schedule.place(&req)
 	t.computed++
+}
+
+// Planned returns how many hits are due by elapsed, counting the first,
+// due at the start: the hits a generator that kept the schedule has sent.
+// It reads ahead as far as the first hit due after elapsed.
+func (t *Timing) Planned(elapsed time.Duration) uint64 {
+	if elapsed < 0 {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.err == nil && (t.computed == 0 || t.schedule.last <= elapsed) {
+		t.advance()
+	}
+	// Due times never decrease: the first one after elapsed is found by
+	// bisection over the hits remembered.
+	oldest := t.computed - min(t.computed, timingWindow)
+	lo, hi := oldest, t.computed
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if t.due[mid%timingWindow] <= elapsed {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // Rate returns the recorded pace, in hits per second, over the last
