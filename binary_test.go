@@ -20,27 +20,29 @@ import (
 // action.yml's defaults filled in as the runner fills them. Everything
 // else runs in-process (command_test.go, internal/check).
 
-// binary is the action built once for these tests.
+// asAction is set in the environment of a process these tests start: the
+// test binary then runs the action's main instead of the tests, so the
+// process is the action, with the race detector on, and no separate build
+// is needed.
+const asAction = "DEPLOY_LOAD_CHECK_TEST_AS_ACTION"
+
+// binary is the executable of the processes these tests start: this test
+// binary, run as the action.
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asAction) == "1" {
+		main()
+		return
+	}
 	// These tests spend their time waiting for load and deploys, not on
-	// the CPU: run more of them at once than there are cores.
-	checktest.RaiseParallel(8)
-	dir, err := os.MkdirTemp("", "deploy-load-check-e2e")
-	if err != nil {
-		panic(err)
+	// the CPU: run many more of them at once than there are cores.
+	checktest.RaiseParallel(12)
+	var err error
+	if binary, err = os.Executable(); err != nil {
+		panic("finding the test binary: " + err.Error())
 	}
-	binary = filepath.Join(dir, "deploy-load-check")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		os.RemoveAll(dir)
-		panic("building the action: " + err.Error())
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 func TestTheProcessRunsAsTheRunnerStartsIt(t *testing.T) {
@@ -104,7 +106,8 @@ func TestSIGTERMWritesAPartialReportAtOnce(t *testing.T) {
 	// The job is cancelled while the deploy is followed, as the runner
 	// does: SIGTERM to the container's process.
 	terminate := func(p *os.Process) {
-		if !waitFor(30*time.Second, func() bool { return github.Count(deploytest.EndpointGetRun) > 0 }) {
+		// The dispatch reads the run once; following it reads it again.
+		if !waitFor(30*time.Second, func() bool { return github.Count(deploytest.EndpointGetRun) > 1 }) {
 			t.Error("the deploy run was never followed")
 			return
 		}
@@ -188,9 +191,9 @@ func TestTheDemoRunsOutsideActionsAndLeavesNoFiles(t *testing.T) {
 		return string(out)
 	}
 	git("init", "--quiet")
-	cmd := exec.CommandContext(ctx, binary, "demo", "--fail-on-load-shortfall", "false")
+	cmd := exec.CommandContext(ctx, binary, "demo", "--head", "1s", "--tail", "1s", "--fail-on-load-shortfall", "false")
 	cmd.Dir = checkout
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + tmp}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + tmp, asAction + "=1"}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)

@@ -75,7 +75,7 @@ func TestTheDemoShowsADeployWhoseBlipFailsTheCheckAndExits0(t *testing.T) {
 	t.Parallel()
 	// Short windows around the deploy, which takes the time it takes; the
 	// generator's own check has its own tests.
-	run := runDemo(t, "--head", "1s", "--tail", "1s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false")
+	run := runDemo(t, "--head", "1s", "--tail", "1s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false", "--max-p99", "5s", "--thresholds", "p(95)<5s")
 	if run.exit != exitPass {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
 	}
@@ -102,7 +102,7 @@ func TestTheDemoShowsADeployWhoseBlipFailsTheCheckAndExits0(t *testing.T) {
 
 	t.Run("and a pass when the limits allow the blip", func(t *testing.T) {
 		t.Parallel()
-		run := runDemo(t, "--head", "1s", "--tail", "1s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false", "--max-downtime", "2s", "--max-error-rate", "20%")
+		run := runDemo(t, "--head", "1s", "--tail", "1s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false", "--max-downtime", "2s", "--max-error-rate", "20%", "--max-p99", "5s", "--thresholds", "p(95)<5s")
 		if run.exit != exitPass || !strings.Contains(run.stdout, "## ✅ Deploy load check — pass") || !strings.Contains(run.stdout, "demo: as designed, the check passed: the deploy's restart dropped ") {
 			t.Errorf("exit %d, want %d with a pass that names the blip\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
 		}
@@ -119,7 +119,7 @@ func TestTheDemoShowsADeployWhoseBlipFailsTheCheckAndExits0(t *testing.T) {
 
 func TestTheDemoPRCheckPasses(t *testing.T) {
 	t.Parallel()
-	run := runDemo(t, "pr-check", "--duration", "2s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false")
+	run := runDemo(t, "pr-check", "--duration", "2s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false", "--max-p99", "5s", "--thresholds", "p(95)<5s\ndowntime<=500ms")
 	if run.exit != exitPass {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
 	}

@@ -108,7 +108,7 @@ func withDefaultReport(inputs map[string]string) map[string]string {
 	return out
 }
 
-// runBinary starts the built binary the way the Actions runner starts a
+// runBinary starts the action as a process the way the Actions runner starts a
 // container action (see runnerEnv), in a workspace of its own, and calls
 // while, if not nil, in its own goroutine once the process has started;
 // runBinary waits for while to return.
@@ -123,6 +123,7 @@ func runBinary(t *testing.T, while func(*os.Process), inputs, env map[string]str
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	cmd.Env = append(cmd.Env, asAction+"=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

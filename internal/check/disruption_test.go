@@ -24,8 +24,8 @@ import (
 // after a fixed time, so a busy machine only makes them slower.
 
 // measure holds load on targets with the real generator and recorder: it
-// calls during once the server has answered 50 requests, and stops the
-// load once it has answered 50 more after during returned.
+// calls during once the server has answered 30 requests, and stops the
+// load once it has answered 30 more after during returned.
 func measure(t *testing.T, served func() int64, opts load.Options, targets []load.Target, during func()) (*stats.Summary, load.Health) {
 	t.Helper()
 	gen, err := load.New(targets, opts)
@@ -44,13 +44,13 @@ func measure(t *testing.T, served func() int64, opts load.Options, targets []loa
 	go func() {
 		defer close(done)
 		defer cancel()
-		if !checktest.WaitUntil(atLeast(50)) {
-			t.Error("the server never answered 50 requests")
+		if !checktest.WaitUntil(atLeast(30)) {
+			t.Error("the server never answered 30 requests")
 			return
 		}
 		during()
-		if !checktest.WaitUntil(atLeast(50)) {
-			t.Error("the server never answered 50 requests after the disruption")
+		if !checktest.WaitUntil(atLeast(30)) {
+			t.Error("the server never answered 30 requests after the disruption")
 		}
 	}()
 	health := gen.Run(ctx, func(res *vegeta.Result, hit load.Hit) { rec.Record(res, statsHit(hit)) })

@@ -128,6 +128,10 @@ type Generator struct {
 	buildErrors atomic.Uint64
 	buildError  atomic.Pointer[buildError]
 	aborting    atomic.Bool
+	// stopped is set when the run's context ends: vegeta's attack may
+	// still hand out a tick it was waiting to send, which must not become
+	// a request.
+	stopped atomic.Bool
 }
 
 type buildError struct{ message string }
@@ -305,6 +309,7 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 	// The one place where the attack learns about ctx.
 	release := context.AfterFunc(ctx, func() {
 		stoppedAfter.Store(int64(time.Since(began)))
+		g.stopped.Store(true)
 		g.attacker.Stop()
 	})
 	defer release()
@@ -312,6 +317,9 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 	for res := range results {
 		if g.aborting.Load() && res.Code == 0 && strings.Contains(res.Error, "context canceled") {
 			continue // cut short by Abort: no answer was due yet
+		}
+		if res.Error == errStopped.Error() {
+			continue // a tick after the stop: never sent
 		}
 		health.Sent++
 		target, tag := detach(res)
@@ -349,7 +357,23 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 }
 
 // targeter sends the targets in the order of the mix.
+// errStopped is what the targeter answers a tick that vegeta hands out
+// after the stop: vegeta then sends nothing for it.
+var errStopped = errors.New("load: stopped")
+
+// targeter hands out the requests; after the stop it hands out none.
 func (g *Generator) targeter() vegeta.Targeter {
+	next := g.requests()
+	return func(t *vegeta.Target) error {
+		if g.stopped.Load() {
+			return errStopped
+		}
+		return next(t)
+	}
+}
+
+// requests builds each request of the mix, or takes it from the source.
+func (g *Generator) requests() vegeta.Targeter {
 	if g.source != nil {
 		return g.sourceTargeter()
 	}

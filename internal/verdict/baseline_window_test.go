@@ -44,7 +44,7 @@ func worstOfMerged(merged []*hdrhistogram.Histogram, q float64) (time.Duration, 
 func TestWorstWindowMatchesMergedWindows(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(21, 22))
-	for round := range 16 {
+	for round := range 8 {
 		seconds := 1 + rng.IntN(50)
 		perSecond := make([]*hdrhistogram.Histogram, seconds)
 		for i := range perSecond {
