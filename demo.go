@@ -44,6 +44,26 @@ func (c *command) demo(ctx context.Context, args []string) (int, error) {
 	}
 	defer staging.Close()
 
+	env := demoEnv(staging, dir, prCheck, out)
+	// From here on the command, its error printing included, sees the
+	// demo's environment alone.
+	c.getenv = func(key string) string { return env[key] }
+	c.stdout = out
+	code, rep, err := c.check(ctx, args)
+	if err != nil || rep == nil || prCheck {
+		return code, err
+	}
+	designed, what := demoOutcome(rep)
+	if !designed {
+		return max(code, exitBreach), fmt.Errorf("demo: not as designed: %s", what)
+	}
+	fmt.Fprintf(out, "demo: as designed, %s\n", what)
+	return exitPass, nil
+}
+
+// demoEnv is the demo's whole environment: its inputs, and the stand-in
+// GitHub's address for a deploy. It tells out what the demo will do.
+func demoEnv(staging *demo.Staging, dir string, prCheck bool, out io.Writer) map[string]string {
 	api := staging.API
 	inputs := map[string]string{
 		"targets":     api.Targets(),
@@ -83,20 +103,7 @@ func (c *command) demo(ctx context.Context, args []string) (int, error) {
 	for name, value := range inputs {
 		env[config.EnvName(name)] = value
 	}
-	// From here on the command, its error printing included, sees the
-	// demo's environment alone.
-	c.getenv = func(key string) string { return env[key] }
-	c.stdout = out
-	code, rep, err := c.check(ctx, args)
-	if err != nil || rep == nil || prCheck {
-		return code, err
-	}
-	designed, what := demoOutcome(rep)
-	if !designed {
-		return max(code, exitBreach), fmt.Errorf("demo: not as designed: %s", what)
-	}
-	fmt.Fprintf(out, "demo: as designed, %s\n", what)
-	return exitPass, nil
+	return env
 }
 
 // demoOutcome says whether the deploy demo came out as designed, and
