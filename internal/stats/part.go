@@ -215,9 +215,10 @@ func Merge(parts []*Part, degraded float64) (*Summary, error) {
 
 // merger merges parts.
 type merger struct {
-	parts []*Part
-	start time.Time
-	err   error
+	parts   []*Part
+	start   time.Time
+	elapsed time.Duration
+	err     error
 }
 
 // offset is how far part p started after the merged start.
@@ -235,10 +236,11 @@ func (m *merger) merge(degraded float64) (*Summary, error) {
 		}
 	}
 	s := &Summary{Start: m.start, Elapsed: end.Sub(m.start)}
+	m.elapsed = s.Elapsed
 	s.Overall = m.aggregate(func(p *Part) *PartAggregate { return &p.Overall })
 	s.Targets = m.targets(s.Elapsed)
 	s.Modes = m.modes()
-	s.Outage = m.windows(func(p *Part) *PartWindows { return &p.Outage })
+	s.Outage = m.windows(func(p *Part) *PartWindows { return &p.Outage }, spacing(s.Elapsed, s.Overall.Requests))
 	s.Versions = m.versions()
 	s.Codes, s.Errors = m.codes()
 	s.Seconds = m.seconds(s.Versions)
@@ -320,7 +322,7 @@ func (m *merger) targets(elapsed time.Duration) []TargetSummary {
 				return &t.Down
 			}
 			return nil
-		})
+		}, spacing(elapsed, agg.Requests))
 		out = append(out, TargetSummary{Name: name, Aggregate: agg, Down: down, elapsed: elapsed})
 	}
 	return out
@@ -352,15 +354,27 @@ func (m *merger) modes() []ModeSummary {
 				return &pm.Down
 			}
 			return nil
-		})
+		}, spacing(m.elapsed, mode.Requests))
 		out = append(out, mode)
 	}
 	return out
 }
 
+// spacing is the time between a stream's requests over the merged run.
+func spacing(elapsed time.Duration, requests int64) time.Duration {
+	if requests <= 0 {
+		return 0
+	}
+	return elapsed / time.Duration(requests)
+}
+
 // windows intersects the windows of every part that has the stream: the
-// stream was down only where it was down in all of them.
-func (m *merger) windows(of func(*Part) *PartWindows) Windows {
+// stream was down only where it was down in all of them. A merged window
+// begins one of the stream's request intervals (spacing) after the last
+// success any shard saw, where the merged schedule sent its next request,
+// which failed: so it spans what a single recorder's window would, from
+// the first failure to the next success.
+func (m *merger) windows(of func(*Part) *PartWindows, spacing time.Duration) Windows {
 	var lists [][]Window
 	open := true
 	for _, p := range m.parts {
@@ -396,6 +410,9 @@ func (m *merger) windows(of func(*Part) *PartWindows) Windows {
 	for _, next := range lists[1:] {
 		merged = intersect(merged, next)
 	}
+	for i := range merged {
+		merged[i].Start = min(merged[i].End, merged[i].After+spacing)
+	}
 	var d downtime
 	for _, w := range merged {
 		d.keep(w)
@@ -407,9 +424,7 @@ func (m *merger) windows(of func(*Part) *PartWindows) Windows {
 
 // intersect returns the gaps both sorted lists of windows leave between
 // their successes: from the later of the last successes before to the
-// earlier of the next successes after. A merged window so spans from the
-// last answer any shard got to the next, exact to one merged request
-// interval.
+// earlier of the next successes after.
 func intersect(a, b []Window) []Window {
 	var out []Window
 	i, j := 0, 0
