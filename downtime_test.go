@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,10 +36,15 @@ func slowest(t *testing.T, run actionRun) time.Duration {
 	return time.Duration(ms * float64(time.Millisecond))
 }
 
-// sendLagMax reads the generator's worst send lag from the JSON report.
+// sendLagMax reads the generator's worst send lag from the JSON report
+// (of one check, or of a merge of shards).
 func sendLagMax(t *testing.T, run actionRun) time.Duration {
 	t.Helper()
-	raw, err := os.ReadFile(run.outputs["report"])
+	path := run.outputs["report"]
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(run.dir, path)
+	}
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

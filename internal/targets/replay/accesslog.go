@@ -1,8 +1,6 @@
 package replay
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -30,23 +28,14 @@ const accessLogTime = "02/Jan/2006:15:04:05 -0700"
 const accessLogShape = `want HOST IDENT USER [TIME] "METHOD PATH PROTOCOL" STATUS BYTES, as in nginx's combined format`
 
 func (d *accessLogDecoder) next(e *entry) error {
-	for {
-		line, err := d.lines.next()
-		if errors.Is(err, errLong) {
-			return &badEntry{line: d.lines.line, reason: errLong.Error()}
-		}
-		if err != nil {
-			return err
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		e.line, e.raw = d.lines.line, line
-		if reason := parseAccessLine(string(line), e); reason != "" {
-			return &badEntry{line: e.line, text: string(line), reason: reason}
-		}
-		return nil
+	line, err := d.lines.nextEntry(e)
+	if err != nil {
+		return err
 	}
+	if reason := parseAccessLine(string(line), e); reason != "" {
+		return &badEntry{line: e.line, text: string(line), reason: reason}
+	}
+	return nil
 }
 
 // parseAccessLine fills e from one log line, or says what is wrong with it.

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -58,27 +57,18 @@ type jsonLine struct {
 }
 
 func (d *jsonLinesDecoder) next(e *entry) error {
-	for {
-		line, err := d.lines.next()
-		if errors.Is(err, errLong) {
-			return &badEntry{line: d.lines.line, reason: errLong.Error()}
-		}
-		if err != nil {
-			return err
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		e.line, e.raw = d.lines.line, line
-		var jl jsonLine
-		if err := json.Unmarshal(line, &jl); err != nil {
-			return &badEntry{line: e.line, text: string(line), reason: "not a JSON object: " + jsonReason(err)}
-		}
-		if reason := jl.fill(e, 0); reason != "" {
-			return &badEntry{line: e.line, text: string(line), reason: reason}
-		}
-		return nil
+	line, err := d.lines.nextEntry(e)
+	if err != nil {
+		return err
 	}
+	var jl jsonLine
+	if err := json.Unmarshal(line, &jl); err != nil {
+		return &badEntry{line: e.line, text: string(line), reason: "not a JSON object: " + jsonReason(err)}
+	}
+	if reason := jl.fill(e, 0); reason != "" {
+		return &badEntry{line: e.line, text: string(line), reason: reason}
+	}
+	return nil
 }
 
 // jsonReason says what is wrong with a line, without quoting Go types.

@@ -53,3 +53,22 @@ func (l *lineReader) next() ([]byte, error) {
 		}
 	}
 }
+
+// nextEntry returns the next line that is not blank and marks e with its
+// number and text. A line over MaxLine is a badEntry; the end is io.EOF.
+func (l *lineReader) nextEntry(e *entry) ([]byte, error) {
+	for {
+		line, err := l.next()
+		if errors.Is(err, errLong) {
+			return nil, &badEntry{line: l.line, reason: errLong.Error()}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		e.line, e.raw = l.line, line
+		return line, nil
+	}
+}
