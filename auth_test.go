@@ -131,11 +131,7 @@ func TestAWrongSecretShowsAs403s(t *testing.T) {
 	if run.exit != exitBreach {
 		t.Fatalf("exit %d, want %d\n%s", run.exit, exitBreach, run.stderr)
 	}
-	for _, want := range []string{"| forbidden (403) |", "| client error or rate limiting status |", "error_rate was 100.00%"} {
-		if !strings.Contains(run.summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, run.summary)
-		}
-	}
+	summaryHas(t, run, "| forbidden (403) |", "| client error or rate limiting status |", "error_rate was 100.00%")
 }
 
 const jwtSecret = "jwt-hs256-secret-for-tests-77"

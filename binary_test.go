@@ -133,11 +133,7 @@ func TestSIGTERMWritesAPartialReportAtOnce(t *testing.T) {
 	if run.outputs["verdict"] != "cancelled" || run.outputs["deploy-run-url"] != runs[0].HTMLURL {
 		t.Errorf("outputs verdict %q, deploy-run-url %q; want cancelled and %s", run.outputs["verdict"], run.outputs["deploy-run-url"], runs[0].HTMLURL)
 	}
-	for _, want := range []string{"cancelled", "the deploy run is still in_progress: " + runs[0].HTMLURL} {
-		if !strings.Contains(run.summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, run.summary)
-		}
-	}
+	summaryHas(t, run, "cancelled", "the deploy run is still in_progress: "+runs[0].HTMLURL)
 }
 
 func TestAGeneratorStarvedOfCPUFailsTheCheck(t *testing.T) {

@@ -54,11 +54,7 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 			t.Errorf("output %s = %q, want a latency in milliseconds", name, run.outputs[name])
 		}
 	}
-	for _, section := range []string{"## ✅ Deploy load check — pass", "**Thresholds**", "- ✓ `p(99)<=500ms` (max-p99)", "<summary>Latency: p95 ", "<summary>Per endpoint (2)</summary>", "`GET /health`", "`POST /orders`", "<summary>Status codes and errors", "| 200 |", "<summary>Load generator: "} {
-		if !strings.Contains(run.summary, section) {
-			t.Errorf("summary lacks %q:\n%s", section, run.summary)
-		}
-	}
+	summaryHas(t, run, "## ✅ Deploy load check — pass", "**Thresholds**", "- ✓ `p(99)<=500ms` (max-p99)", "<summary>Latency: p95 ", "<summary>Per endpoint (2)</summary>", "`GET /health`", "`POST /orders`", "<summary>Status codes and errors", "| 200 |", "<summary>Load generator: ")
 	if !strings.Contains(run.stdout, "::notice title=Deploy load check%3A pass::pass:") {
 		t.Errorf("no notice annotation with the verdict in stdout:\n%s", run.stdout)
 	}
@@ -149,11 +145,7 @@ func TestPRCheckFailsWhenAThresholdBreaks(t *testing.T) {
 	if err != nil || rate < 0.45 || rate > 0.55 {
 		t.Errorf("error-rate output = %q, want about 0.5", run.outputs["error-rate"])
 	}
-	for _, want := range []string{"## ❌ Deploy load check — fail", "- ✗ `error_rate<10%` (thresholds): ", "| bad gateway (502) |", "| server error status |", "answered bad gateway (502)"} {
-		if !strings.Contains(run.summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, run.summary)
-		}
-	}
+	summaryHas(t, run, "## ❌ Deploy load check — fail", "- ✗ `error_rate<10%` (thresholds): ", "| bad gateway (502) |", "| server error status |", "answered bad gateway (502)")
 	if !strings.Contains(run.stdout, "::error title=Deploy load check%3A fail::fail: ") || !strings.Contains(run.stdout, "error_rate was ") {
 		t.Errorf("no error annotation in stdout:\n%s", run.stdout)
 	}

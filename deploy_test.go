@@ -54,11 +54,7 @@ func TestADeployWithAGracefulReloadPasses(t *testing.T) {
 			t.Errorf("output %s = %q, want %q", k, run.outputs[k], v)
 		}
 	}
-	for _, section := range []string{"[run " + want["deploy-run-id"] + "](" + runs[0].HTMLURL + "): success", "| head |", "| deploy |", "| tail |", "`v2`", "`v1`", "Deploy task definition"} {
-		if !strings.Contains(run.summary, section) {
-			t.Errorf("summary lacks %q:\n%s", section, run.summary)
-		}
-	}
+	summaryHas(t, run, "[run "+want["deploy-run-id"]+"]("+runs[0].HTMLURL+"): success", "| head |", "| deploy |", "| tail |", "`v2`", "`v1`", "Deploy task definition")
 }
 
 func TestADeployThatStopsTheAPIFor3sFails(t *testing.T) {
@@ -81,11 +77,7 @@ func TestADeployThatStopsTheAPIFor3sFails(t *testing.T) {
 	if err != nil || downtime < 2.9 || downtime > 3.3 {
 		t.Errorf("downtime-s = %q, want about 3", run.outputs["downtime-s"])
 	}
-	for _, want := range []string{"Deploy task definition", "refused", "| deploy |", "xychart-beta"} {
-		if !strings.Contains(run.summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, run.summary)
-		}
-	}
+	summaryHas(t, run, "Deploy task definition", "refused", "| deploy |", "xychart-beta")
 	if run.outputs["deploy-conclusion"] != "success" || run.outputs["verdict"] != "fail" {
 		t.Errorf("deploy-conclusion %q, verdict %q; want success, fail", run.outputs["deploy-conclusion"], run.outputs["verdict"])
 	}

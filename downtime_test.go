@@ -151,11 +151,7 @@ func TestAnAPILeftBrokenFailsAndNeverRecovered(t *testing.T) {
 	if run.exit != exitBreach || run.outputs["recovered"] != "false" {
 		t.Fatalf("exit %d, recovered %q; want %d, false\nsummary:\n%s", run.exit, run.outputs["recovered"], exitBreach, run.summary)
 	}
-	for _, want := range []string{"to all 3 endpoints answered rate limited (429) for ", "never recovered: still failing when the load stopped, "} {
-		if !strings.Contains(run.summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, run.summary)
-		}
-	}
+	summaryHas(t, run, "to all 3 endpoints answered rate limited (429) for ", "never recovered: still failing when the load stopped, ")
 	if !strings.Contains(run.stdout, "::error title=Deploy load check%3A fail::fail: ") || !strings.Contains(run.stdout, "never recovered") {
 		t.Errorf("the annotation does not say the API never recovered:\n%s", run.stdout)
 	}
@@ -182,9 +178,5 @@ func TestAHeadThatWasAlreadyFailingIsInconclusive(t *testing.T) {
 	if run.exit != exitInconclusive || run.outputs["verdict"] != "inconclusive" {
 		t.Fatalf("exit %d, verdict %q; want %d, inconclusive\nsummary:\n%s", run.exit, run.outputs["verdict"], exitInconclusive, run.summary)
 	}
-	for _, want := range []string{"## ⚠️ Deploy load check — inconclusive", "staging was failing before the deploy", "cannot vouch for the deploy either way"} {
-		if !strings.Contains(run.summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, run.summary)
-		}
-	}
+	summaryHas(t, run, "## ⚠️ Deploy load check — inconclusive", "staging was failing before the deploy", "cannot vouch for the deploy either way")
 }

@@ -232,3 +232,13 @@ func githubNeverCalled(t *testing.T) string {
 	t.Cleanup(server.Close)
 	return server.URL
 }
+
+// summaryHas fails t for each of wants the run's job summary lacks.
+func summaryHas(t *testing.T, run actionRun, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(run.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, run.summary)
+		}
+	}
+}
