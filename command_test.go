@@ -59,8 +59,15 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 		t.Errorf("no notice annotation with the verdict in stdout:\n%s", run.stdout)
 	}
 
-	// The results file is vegeta's own encoding, one result per request.
-	raw, err := os.ReadFile(filepath.Join(run.dir, "results.bin"))
+	checkResultsFile(t, filepath.Join(run.dir, "results.bin"), requests)
+	checkReport(t, run, requests)
+}
+
+// checkResultsFile checks that path holds vegeta's own encoding, one result
+// per request, without the response headers.
+func checkResultsFile(t *testing.T, path string, requests int) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +87,12 @@ func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
 	if decoded != requests {
 		t.Errorf("results file holds %d results, want %d", decoded, requests)
 	}
+}
 
-	// The JSON report is where the output says, and agrees with it.
+// checkReport checks that the JSON report is where the output says, and
+// agrees with it.
+func checkReport(t *testing.T, run actionRun, requests int) {
+	t.Helper()
 	if run.outputs["report"] != filepath.Join(run.dir, "deploy-load-check-report.json") {
 		t.Fatalf("report output = %q, want the default report-file in the workspace", run.outputs["report"])
 	}

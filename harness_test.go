@@ -60,7 +60,10 @@ func runnerEnv(t *testing.T, dir string, inputs, env map[string]string) map[stri
 	for _, in := range spec.Inputs {
 		// The runner expands ${{ github.* }} defaults before the container
 		// starts.
-		def := strings.NewReplacer("${{ github.repository }}", "acme/api", "${{ github.token }}", testToken).Replace(in.Default)
+		def := githubContext.Replace(in.Default)
+		if strings.Contains(def, "${{") {
+			t.Fatalf("input %q: the runner would fill %q; add it to githubContext", in.Name, def)
+		}
 		vars[config.EnvName(in.Name)] = def
 	}
 	for k, v := range inputs {
@@ -74,6 +77,15 @@ func runnerEnv(t *testing.T, dir string, inputs, env map[string]string) map[stri
 	}
 	return vars
 }
+
+// githubContext fills the ${{ github.* }} expressions of action.yml's
+// defaults as the runner does.
+var githubContext = strings.NewReplacer(
+	"${{ github.repository }}", "acme/api",
+	"${{ github.token }}", testToken,
+	"${{ github.run_id }}", "7001",
+	"${{ github.run_attempt }}", "1",
+)
 
 // runCommand runs the action in-process, through the same adapter main
 // uses, with the runner's environment (see runnerEnv), buffers for stdout

@@ -14,8 +14,11 @@ import (
 // These tests judge deploys against their own head and by phase: what an
 // absolute limit on the whole run cannot see.
 
+// TestANewVersion40msSlowerFailsMaxRegressionThoughEveryLimitHolds runs on
+// its own, before the parallel tests: the head and the tail must see the
+// same machine, or the comparison rightly sees the difference between two
+// machines (a head slowed by sixty other tests, a tail on a quiet one).
 func TestANewVersion40msSlowerFailsMaxRegressionThoughEveryLimitHolds(t *testing.T) {
-	t.Parallel()
 	api := startAPI(t)
 	github := checktest.GitHub(t, "success", func() {
 		checktest.WaitUntil(checktest.HitsAtLeast(api, 20))
@@ -38,10 +41,11 @@ func TestANewVersion40msSlowerFailsMaxRegressionThoughEveryLimitHolds(t *testing
 	if !strings.Contains(run.summary, "the tail is slower than the head") || !strings.Contains(run.summary, "<details open><summary>Before / during / after") {
 		t.Errorf("the summary does not say the tail regressed:\n%s", run.summary)
 	}
-	// The shift is about 40 ms on an API that answers in about one: far
-	// above 100% of the head's median.
-	if shift, err := strconv.ParseFloat(run.outputs["latency-shift-pct"], 64); err != nil || shift < 100 {
-		t.Errorf("latency-shift-pct = %q, want a shift far above 100%%", run.outputs["latency-shift-pct"])
+	// The shift is 40 ms on top of whatever the head took, which depends on
+	// how busy the machine is; what the test controls is that it exceeds
+	// the allowed 20%.
+	if shift, err := strconv.ParseFloat(run.outputs["latency-shift-pct"], 64); err != nil || shift <= 20 {
+		t.Errorf("latency-shift-pct = %q, want a shift above the allowed 20%%", run.outputs["latency-shift-pct"])
 	}
 }
 

@@ -1,9 +1,10 @@
 // Command profile holds the same load as deploy-load-check's PR-check mode
 // (internal/load's generator feeding internal/stats' recorder, wired as in
-// run.go) against a loopback URL, and profiles it: CPU, allocations, mutex
-// and block profiles, plus allocations and CPU time per request measured
-// over the whole process. It exists because the binary itself has no
-// profiling switch; keep its wiring in step with run.go.
+// internal/check) against a loopback URL, and profiles it: CPU,
+// allocations, mutex and block profiles, plus allocations and CPU time per
+// request measured over the whole process. It exists because the binary
+// itself has no profiling switch; keep its wiring in step with
+// internal/check.
 //
 //	go run ./bench/cmd/profile -url http://127.0.0.1:8080/ -rate 4000 -duration 10s -cpuprofile /tmp/cpu.out
 package main
