@@ -6,6 +6,11 @@
 #
 #   bench/shards.sh [PER_SHARD_RATE] [SECONDS] [N...]
 #   bench/shards.sh 1500 10 1 2 3
+#
+# TLS=1 serves HTTPS (a self-signed certificate the shards trust through
+# SSL_CERT_FILE); FRESH sets fresh-connection-rate (default 0%, every
+# request kept alive; the action's default is 10%), each fresh connection
+# then paying a TCP and, with TLS=1, a TLS handshake.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +24,18 @@ work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/dlc" .
 go build -o "$work/server" ./bench/cmd/benchserver
-"$work/server" -addr-file "$work/addr" -fast 1ms -slow 1ms -max-life 30m &
+fresh=${FRESH:-0%}
+scheme=http
+server_args=(-addr-file "$work/addr" -fast 1ms -slow 1ms -max-life 30m)
+if [ "${TLS:-0}" = 1 ]; then
+  scheme=https
+  server_args+=(-tls-cert "$work/cert.pem")
+fi
+"$work/server" "${server_args[@]}" &
 server=$!
 for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
-url="http://$(cat "$work/addr")/"
+url="$scheme://$(cat "$work/addr")/"
+echo "$url, fresh-connection-rate $fresh, GOMAXPROCS=1 per shard" >&2
 
 printf '| shards | rate asked | rate held | CPU s (user+sys) | merged requests | verdict |\n|---|---|---|---|---|---|\n'
 for n in "${counts[@]}"; do
@@ -31,10 +44,10 @@ for n in "${counts[@]}"; do
   mkdir -p "$dir"
   pids=()
   for i in $(seq "$n"); do
-    (cd "$dir" && env -i PATH="$PATH" HOME="$dir" GOMAXPROCS=1 /usr/bin/time -f '%U %S' -o "time-$i" "$work/dlc" \
+    (cd "$dir" && env -i PATH="$PATH" HOME="$dir" GOMAXPROCS=1 SSL_CERT_FILE="$work/cert.pem" /usr/bin/time -f '%U %S' -o "time-$i" "$work/dlc" \
       --targets "$url" --rate "$total/1s" --max-rate "$total/1s" --duration "${seconds}s" \
       --shard "$i/$n" --shard-key "bench-$n" --report-file "shard-$i.json" \
-      --fresh-connection-rate 0% --preflight-timeout 5s >"log-$i" 2>&1) &
+      --fresh-connection-rate "$fresh" --preflight-timeout 5s >"log-$i" 2>&1) &
     pids+=($!)
   done
   wait "${pids[@]}"

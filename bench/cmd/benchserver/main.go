@@ -13,14 +13,26 @@
 // (SIGINT, SIGTERM or -max-life) writes, when asked, one line per request
 // to -log: seq, arrival (unix ns), handler time (ns), and the arrival time
 // of the first request to -first-hit.
+//
+// With -tls-cert FILE it serves HTTPS with a fresh self-signed certificate
+// for 127.0.0.1 and ::1, written to FILE in PEM so that clients can trust
+// it (Go clients through SSL_CERT_FILE).
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -56,6 +68,7 @@ func run() error {
 	logPath := flag.String("log", "", "write one line per request here on exit")
 	firstHit := flag.String("first-hit", "", "write the arrival time (unix ns) of the first request here")
 	maxLife := flag.Duration("max-life", 30*time.Minute, "exit after this long whatever happens")
+	tlsCert := flag.String("tls-cert", "", "serve HTTPS with a self-signed certificate written here in PEM")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*addr)
@@ -68,6 +81,13 @@ func run() error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *tlsCert != "" {
+		cert, err := selfSigned(*tlsCert)
+		if err != nil {
+			return err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
 	}
 	if *addrFile != "" {
 		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o644); err != nil {
@@ -135,6 +155,35 @@ func run() error {
 		return writeLog(*logPath, log)
 	}
 	return nil
+}
+
+// selfSigned makes a certificate for the loopback addresses and writes it
+// to path in PEM.
+func selfSigned(path string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "benchserver"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(path, pemBytes, 0o644); err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 func writeLog(path string, log []served) error {
