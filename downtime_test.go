@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +15,11 @@ import (
 	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
 )
 
-// These tests hold the verdict to the product's promise through the whole
-// action: a pass means no endpoint dropped a request, a failure says what
-// broke, and a head that was already failing vouches for nothing.
+// These tests hold the verdict to the product's promise through the built
+// action, started as a process as the runner starts it, with a real clock:
+// a pass means no endpoint dropped a request, a failure says what broke,
+// and a head that was already failing vouches for nothing. (The timeline's
+// own tests, in internal/check, run in-process.)
 
 // threeEndpoints are the targets of these tests: three endpoints of api,
 // asked in turn.
@@ -72,9 +73,8 @@ func TestOneEndpointOfThreeDownFor3sFailsAndIsNamed(t *testing.T) {
 		healed = time.Now()
 		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
 	}, deploytest.WithToken(testToken))
-	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
 	inputs := deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s", "max-downtime": "1s"})
-	run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+	run := runBinary(t, nil, inputs, map[string]string{"GITHUB_API_URL": github.URL})
 
 	if run.exit != exitBreach || run.outputs["verdict"] != "fail" {
 		t.Fatalf("exit %d, verdict %q; want %d, fail\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.stdout, run.stderr)
@@ -116,18 +116,20 @@ func TestAFifthOfASecondOfOutageFailsWithTheDefaults(t *testing.T) {
 		}
 		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
 	}, deploytest.WithToken(testToken))
-	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
-	// What a new user sets: targets, a workflow, the token (and a rate,
-	// which has nothing to do with the limits, to keep the test short).
+	// What a new user sets: targets, a workflow, the token (and a rate
+	// and windows, which have nothing to do with the limits, to keep the
+	// test short).
 	inputs := map[string]string{
 		"targets":                threeEndpoints(api),
 		"rate":                   "60/1s",
+		"head":                   "1s",
+		"tail":                   "1s",
 		"workflow":               "deploy-staging.yml",
 		"repository":             deploytest.DefaultOwner + "/" + deploytest.DefaultRepo,
 		"poll-interval":          "1s",
 		"fail-on-load-shortfall": "false",
 	}
-	run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+	run := runBinary(t, nil, inputs, map[string]string{"GITHUB_API_URL": github.URL})
 	if run.exit != exitBreach || run.outputs["verdict"] != "fail" {
 		t.Fatalf("exit %d, verdict %q; want %d, fail\nsummary:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.summary)
 	}
@@ -146,8 +148,7 @@ func TestAnAPILeftBrokenFailsAndNeverRecovered(t *testing.T) {
 		api.Break("/", http.StatusTooManyRequests)
 		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
 	}, deploytest.WithToken(testToken))
-	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
-	run := runCommand(t, clock, deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s"}), map[string]string{"GITHUB_API_URL": github.URL})
+	run := runBinary(t, nil, deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s"}), map[string]string{"GITHUB_API_URL": github.URL})
 	if run.exit != exitBreach || run.outputs["recovered"] != "false" {
 		t.Fatalf("exit %d, recovered %q; want %d, false\nsummary:\n%s", run.exit, run.outputs["recovered"], exitBreach, run.summary)
 	}
@@ -160,21 +161,20 @@ func TestAnAPILeftBrokenFailsAndNeverRecovered(t *testing.T) {
 func TestAHeadThatWasAlreadyFailingIsInconclusive(t *testing.T) {
 	t.Parallel()
 	api := startAPI(t)
-	// One endpoint breaks during the head window and is fixed when the
-	// deploy starts: whatever the deploy does, it cannot be told.
-	var once sync.Once
-	headDone := checktest.HitsAtLeast(api, 60)
-	brokenHead := func() bool {
-		if !headDone() {
-			return false
-		}
-		once.Do(func() { api.Break("/api/items", http.StatusServiceUnavailable) })
-		return true
-	}
-	head := checktest.HitsAtLeast(api, 30)
-	clock := checktest.Gates(func() bool { return brokenHead() && head() }, checktest.HitsAtLeast(api, 30))
-	github := checktest.GitHub(t, "success", func() { api.Heal("/api/items") }, deploytest.WithToken(testToken))
-	run := runCommand(t, clock, deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s"}), map[string]string{"GITHUB_API_URL": github.URL})
+	// One endpoint breaks as the head window begins (the pre-flight has
+	// asked each endpoint once, and the load has begun) and is fixed when
+	// the deploy starts: whatever the deploy does, it cannot be told.
+	broken := make(chan struct{})
+	go func() {
+		defer close(broken)
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 4))
+		api.Break("/api/items", http.StatusServiceUnavailable)
+	}()
+	github := checktest.GitHub(t, "success", func() {
+		<-broken
+		api.Heal("/api/items")
+	}, deploytest.WithToken(testToken))
+	run := runBinary(t, nil, deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s", "head": "2s"}), map[string]string{"GITHUB_API_URL": github.URL})
 	if run.exit != exitInconclusive || run.outputs["verdict"] != "inconclusive" {
 		t.Fatalf("exit %d, verdict %q; want %d, inconclusive\nsummary:\n%s", run.exit, run.outputs["verdict"], exitInconclusive, run.summary)
 	}
