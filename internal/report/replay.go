@@ -125,12 +125,12 @@ func (r *Report) mismatchReason() string {
 	}
 	var never string
 	if n := len(c.NotCompared); n > 0 {
-		were := "were"
+		were, their, them := "were", "their", "them"
 		if n == 1 {
-			were = "was"
+			were, their, them = "was", "its", "it"
 		}
-		never = fmt.Sprintf("%s %s replayed but none of their answers was compared with the baseline (%s), so the check cannot vouch for them",
-			plural(int64(n), "endpoint"), were, patternList(c.NotCompared, 3))
+		never = fmt.Sprintf("%s %s replayed but none of %s answers was compared with the baseline (%s), so the check cannot vouch for %s",
+			plural(int64(n), "endpoint"), were, their, patternList(c.NotCompared, 3), them)
 	}
 	if s.MismatchRate <= c.MaxMismatchRate {
 		return fmt.Sprintf("%s (%s)", never, limit)

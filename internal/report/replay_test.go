@@ -169,7 +169,7 @@ func TestAnEndpointNeverComparedFailsALimit(t *testing.T) {
 	if rep.Verdict() != Fail {
 		t.Fatalf("verdict %s with an endpoint never compared under a limit", rep.Verdict())
 	}
-	want := "1 endpoint was replayed but none of their answers was compared with the baseline (GET /v1/images/{id}), so the check cannot vouch for them (max-mismatch-rate 0%)"
+	want := "1 endpoint was replayed but none of its answers was compared with the baseline (GET /v1/images/{id}), so the check cannot vouch for it (max-mismatch-rate 0%)"
 	if r := strings.Join(rep.Reasons(), "; "); !strings.Contains(r, want) {
 		t.Errorf("reasons %q, want %q", r, want)
 	}

@@ -651,7 +651,7 @@ func (r *Reader) rewind() error {
 	}
 	for _, c := range otherCompression {
 		if bytes.HasPrefix(magic, c.magic) {
-			return fmt.Errorf("%s is compressed with %s, and only gzip is read; decompress it, or compress it with gzip", r.name, c.name)
+			return fmt.Errorf("%s: the file is compressed with %s, and only gzip is read; decompress it, or compress it with gzip", r.name, c.name)
 		}
 	}
 	r.source = &watched{in: in}

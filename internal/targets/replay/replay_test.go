@@ -287,10 +287,10 @@ func TestABrokenOrForeignCompressionSaysSo(t *testing.T) {
 			z[len(z)-8] ^= 0xff
 			return z
 		}(), nil, "sum.log.gz: the gzip data is corrupt"},
-		{"bzip2", "access.log.bz2", []byte("BZh91AY&SY\x00\x01"), nil, "access.log.bz2 is compressed with bzip2, and only gzip is read"},
-		{"xz", "access.log.xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 4}, nil, "access.log.xz is compressed with xz, and only gzip is read"},
-		{"zstd", "access.log.zst", []byte{0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x10}, nil, "access.log.zst is compressed with zstd, and only gzip is read"},
-		{"zip", "logs.zip", []byte("PK\x03\x04\x14\x00"), nil, "logs.zip is compressed with zip, and only gzip is read"},
+		{"bzip2", "access.log.bz2", []byte("BZh91AY&SY\x00\x01"), nil, "access.log.bz2: the file is compressed with bzip2, and only gzip is read"},
+		{"xz", "access.log.xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 4}, nil, "access.log.xz: the file is compressed with xz, and only gzip is read"},
+		{"zstd", "access.log.zst", []byte{0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x10}, nil, "access.log.zst: the file is compressed with zstd, and only gzip is read"},
+		{"zip", "logs.zip", []byte("PK\x03\x04\x14\x00"), nil, "logs.zip: the file is compressed with zip, and only gzip is read"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
