@@ -41,8 +41,9 @@ type imageAPI struct {
 
 // apiVariant says how an imageAPI answers.
 type apiVariant struct {
-	searchTotal int  // the total the search answers
-	stamped     bool // answers carry the time they were served
+	searchTotal int    // the total the search answers
+	stamped     bool   // answers carry the time they were served
+	title       string // the images' title; "Harbour at dusk" when empty
 }
 
 func startImageAPI(t *testing.T, v apiVariant) *imageAPI {
@@ -56,7 +57,11 @@ func startImageAPI(t *testing.T, v apiVariant) *imageAPI {
 		return m
 	}
 	mux.HandleFunc("GET /v1/images/{id}", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, stamp(map[string]any{"id": r.PathValue("id"), "title": "Harbour at dusk", "size": r.URL.Query().Get("size")}))
+		title := v.title
+		if title == "" {
+			title = "Harbour at dusk"
+		}
+		writeJSON(w, stamp(map[string]any{"id": r.PathValue("id"), "title": title, "size": r.URL.Query().Get("size")}))
 	})
 	mux.HandleFunc("GET /v1/search", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, stamp(map[string]any{"q": r.URL.Query().Get("q"), "total": v.searchTotal, "results": []int{1842, 1843}}))
@@ -301,5 +306,72 @@ func TestATimestampThatDiffersOnEveryCallIsLearntAsNoise(t *testing.T) {
 	}
 	if want := fmt.Sprintf("| `GET /v1/search` | `$.served_at` | learnt: it differed between two answers to the same request | %d |", learnt["GET /v1/search"]); !strings.Contains(run.summary, want) {
 		t.Errorf("summary lacks %q:\n%s", want, run.summary)
+	}
+}
+
+// alternatingLog alternates searches and images, five of each: ten lines,
+// a period that sampling every tenth request would fall on the same line
+// of on every pass.
+const alternatingLog = `203.0.113.7 - - [23/Nov/2026:12:00:01 +0000] "GET /v1/search?q=1 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:01 +0000] "GET /v1/images/1 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:02 +0000] "GET /v1/search?q=2 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:02 +0000] "GET /v1/images/2 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:03 +0000] "GET /v1/search?q=3 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:03 +0000] "GET /v1/images/3 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:04 +0000] "GET /v1/search?q=4 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:04 +0000] "GET /v1/images/4 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:05 +0000] "GET /v1/search?q=5 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+203.0.113.7 - - [23/Nov/2026:12:00:05 +0000] "GET /v1/images/5 HTTP/1.1" 200 10 "-" "okhttp/4.12.0"
+`
+
+func TestABaselineThatRetitlesImagesFailsAtTheDefaultSample(t *testing.T) {
+	t.Parallel()
+	staging := startImageAPI(t, apiVariant{searchTotal: 48})
+	baseline := startImageAPI(t, apiVariant{searchTotal: 48, title: "Harbour at dawn"})
+	path := filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(path, []byte(alternatingLog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]string{
+		"replay-file":            path,
+		"replay-base-url":        staging.URL,
+		"compare-url":            baseline.URL,
+		"max-mismatch-rate":      "0%",
+		"rate":                   "50/1s",
+		"fail-on-load-shortfall": "false",
+	}
+	// Ten passes over the file at the default sample of 10%.
+	run := runCommand(t, checktest.Gates(staging.atLeast(100)), inputs, map[string]string{"GITHUB_API_URL": githubNeverCalled(t)})
+	if run.exit != exitBreach || run.outputs["verdict"] != "fail" {
+		t.Fatalf("exit %d, verdict %q; want %d, fail\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.stdout, run.stderr)
+	}
+	var rep compareReport
+	jsonReport(t, run, &rep)
+	found := false
+	for _, e := range rep.Compare.Baseline.Endpoints {
+		for _, f := range e.Fields {
+			found = found || e.Pattern == "GET /v1/images/{id}" && f.Field == "$.title"
+		}
+	}
+	if !found {
+		t.Errorf("comparisons %+v do not name $.title at GET /v1/images/{id}", rep.Compare.Baseline)
+	}
+	firstScreen, _, _ := strings.Cut(run.summary, "**Thresholds**")
+	if !strings.Contains(firstScreen, "GET /v1/images/{id} answered differently in \\$.title") {
+		t.Errorf("the summary's first lines do not name the images' title:\n%s", firstScreen)
+	}
+	// Both endpoints were asked of the baseline, not one line of the file.
+	asked := baseline.asked()
+	var images, searches int
+	for request := range asked {
+		switch {
+		case strings.HasPrefix(request, "GET /v1/images/"):
+			images++
+		case strings.HasPrefix(request, "GET /v1/search"):
+			searches++
+		}
+	}
+	if images == 0 || searches == 0 {
+		t.Errorf("the baseline was asked %v; want images and searches", asked)
 	}
 }

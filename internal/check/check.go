@@ -182,11 +182,11 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 		rep.Shard = &report.Shard{Index: sh.Index, Count: sh.Count, Key: sh.Key, Groups: groups(cfg)}
 	}
 	if cfg.Deploy == nil {
-		r.logf("load: %s on %d target(s) for %s (ramp-up %s, timeout %s)", rateText(cfg.Rate), len(names), cfg.Duration, cfg.RampUp, cfg.Timeout)
+		r.logf("load: %s on %d target(s) for %s (ramp-up %s, timeout %s)", r.pace(), len(names), cfg.Duration, cfg.RampUp, cfg.Timeout)
 	} else {
 		rep.Title = deploySubject(cfg.Deploy)
 		r.logf("load: %s on %d target(s) (ramp-up %s, timeout %s); %s of head, then the deploy, then %s of tail",
-			rateText(cfg.Rate), len(names), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
+			r.pace(), len(names), cfg.RampUp, cfg.Timeout, cfg.Deploy.Head, cfg.Deploy.Tail)
 		recorder.StartPhase("head", loadStart)
 	}
 	compared := r.startComparisons(ctx)

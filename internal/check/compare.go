@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,13 +54,17 @@ type comparisons struct {
 	timeout  time.Duration
 	decorate func(*vegeta.Target) error
 	masker   *redact.Masker
+	secrets  []string      // the secret inputs' values, which the masker hides
 	versions stats.Options // how a version is read, when the cut-over is compared
 	// stagingPrefix is how every replayed URL starts; baselinePrefix
 	// replaces it for the baseline ("" without one).
 	stagingPrefix, baselinePrefix string
 
-	picked  atomic.Uint64 // requests offered for sampling
-	lastTag atomic.Uint64
+	// names are the load's targets, endpoint patterns; patterns holds
+	// the sampling of each, by the same index.
+	names    []string
+	patterns []patternSample
+	lastTag  atomic.Uint64
 
 	mu      sync.Mutex
 	pending map[uint64]sampled // by tag, until the load's answer comes
@@ -77,8 +83,21 @@ type comparisons struct {
 	cut *cutOver // nil unless versions are told apart
 }
 
+// patternSample is how the requests of one endpoint pattern are sampled.
+type patternSample struct {
+	offered atomic.Uint64 // requests of the pattern offered for sampling
+	// inFlight counts the pattern's requests on their way to the
+	// baseline; compared is set once one of its answers was compared
+	// with the baseline's, crossed once one was compared across the
+	// cut-over.
+	inFlight atomic.Int64
+	compared atomic.Bool
+	crossed  atomic.Bool
+}
+
 // sampled is a replayed request whose answer will be compared.
 type sampled struct {
+	target  int // the load's target: the index of the endpoint pattern
 	pattern string
 	req     replay.Request // as recorded: method, URL, kept headers, body
 	key     string         // the request's identity across versions; "" without the cut-over
@@ -87,21 +106,36 @@ type sampled struct {
 // job is a sampled request with staging's answer.
 type job struct {
 	sampled
-	answer  compare.Answer
+	answer compare.Answer
+	// version is the version of the server that answered: the one the
+	// answer carries (carried), or else the latest one staging showed;
+	// "" when none was shown yet.
 	version string
+	carried bool
 }
 
-func newComparisons(cfg *config.Config, decorate func(*vegeta.Target) error) *comparisons {
+func newComparisons(cfg *config.Config, names []string, decorate func(*vegeta.Target) error) *comparisons {
 	cc := cfg.Compare
 	masker := redact.NewMasker(cfg.Secrets...)
-	opts := []compare.Option{compare.WithIgnore(cc.Ignore), compare.WithMasker(masker)}
+	opts := []compare.Option{compare.WithHeaders(cc.Headers...), compare.WithIgnore(cc.Ignore), compare.WithMasker(masker)}
+	// The version differs by design between the baseline and staging,
+	// and across the cut-over: it is what tells them apart.
+	if cfg.VersionHeader != "" {
+		opts = append(opts, compare.WithIgnore(compare.IgnoreHeader(cfg.VersionHeader).From("version-header")))
+	}
+	if cfg.VersionField != "" {
+		opts = append(opts, compare.WithIgnore(compare.IgnoreField(cfg.VersionField).From("version-field")))
+	}
 	base := cfg.Replay.BaseURL
 	c := &comparisons{
 		cfg:           cc,
 		timeout:       cfg.Timeout,
 		decorate:      decorate,
 		masker:        masker,
+		secrets:       cfg.Secrets,
 		stagingPrefix: prefix(base.Scheme, base.Host, base.EscapedPath()),
+		names:         names,
+		patterns:      make([]patternSample, len(names)),
 		pending:       make(map[uint64]sampled),
 		jobs:          make(chan job, compareQueue),
 	}
@@ -117,7 +151,7 @@ func newComparisons(cfg *config.Config, decorate func(*vegeta.Target) error) *co
 		}}
 	}
 	if cc.CutOver {
-		c.cut = &cutOver{kept: make(map[string]map[string]compare.Answer)}
+		c.cut = &cutOver{kept: make(map[string]map[string]kept)}
 		c.versions = stats.Options{VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField}
 	}
 	c.comparer = compare.New(opts...)
@@ -137,13 +171,21 @@ func (c *comparisons) start(ctx context.Context) {
 	}
 }
 
-// pick decides whether the answer to req is compared: a share of the
-// requests spread evenly, and, across the cut-over, every request whose
-// old answer is kept. It returns the tag of a picked request, 0 otherwise.
-// It is called for every request of the load, from many goroutines.
-func (c *comparisons) pick(pattern string, req *replay.Request) uint64 {
-	n := c.picked.Add(1) - 1
-	chosen := spread(n, c.cfg.Sample)
+// pick decides whether the answer to req, a request of the endpoint
+// pattern at target, is compared, and returns its tag, or 0. Each pattern
+// is sampled on its own, so each gets its share however the recording
+// mixes them: its first request, a share of the rest drawn at random
+// (see inShare), and, with a baseline, every request while none of the
+// pattern's answers was compared and none is on its way. Across the
+// cut-over, every request whose old answer is kept is picked too. It is
+// called for every request of the load, from many goroutines.
+func (c *comparisons) pick(target int, pattern string, req *replay.Request) uint64 {
+	p := &c.patterns[target]
+	n := p.offered.Add(1) - 1
+	chosen := n == 0 || inShare(target, n, c.cfg.Sample)
+	if c.baselinePrefix != "" && !p.compared.Load() && p.inFlight.Load() == 0 {
+		chosen = true
+	}
 	var key string
 	if c.cut != nil {
 		key = requestKey(req)
@@ -152,17 +194,28 @@ func (c *comparisons) pick(pattern string, req *replay.Request) uint64 {
 	if !chosen {
 		return 0
 	}
+	if c.baselinePrefix != "" {
+		p.inFlight.Add(1)
+	}
 	tag := c.lastTag.Add(1)
 	c.mu.Lock()
-	c.pending[tag] = sampled{pattern: pattern, req: *req, key: key}
+	c.pending[tag] = sampled{target: target, pattern: pattern, req: *req, key: key}
 	c.mu.Unlock()
 	return tag
 }
 
-// spread picks share of the numbers 0, 1, 2, ... evenly, half a period
-// away from the load's own choice of fresh connections.
-func spread(n uint64, share float64) bool {
-	return uint64(float64(n+1)*share+0.5) > uint64(float64(n)*share+0.5)
+// inShare draws whether the n-th request (from 0) of the pattern at
+// target is in the sample: true for a share of them, at random, with the
+// same draw for the same n on every run. A draw rather than every k-th
+// request: a recording that repeats with a period sharing a factor with k
+// would have the same requests compared on every pass, and the others
+// never.
+func inShare(target int, n uint64, share float64) bool {
+	if share >= 1 {
+		return true
+	}
+	draw := rand.NewPCG(uint64(target), n).Uint64()
+	return float64(draw>>11)*0x1p-53 < share
 }
 
 // requestKey tells requests apart: method, URL and body.
@@ -187,6 +240,7 @@ func (c *comparisons) answered(res *vegeta.Result, tag uint64) {
 	}
 	if res.Code == 0 {
 		c.unanswered.Add(1)
+		c.landed(s)
 		return
 	}
 	j := job{sampled: s, answer: compare.Answer{Status: int(res.Code), Header: res.Headers, Body: res.Body}}
@@ -194,12 +248,23 @@ func (c *comparisons) answered(res *vegeta.Result, tag uint64) {
 		j.answer.Body, j.answer.Truncated = j.answer.Body[:compare.DefaultMaxBody], true
 	}
 	if c.cut != nil {
-		j.version = stats.VersionOf(res, c.versions)
+		// Read here, in the order the answers come, so that an answer
+		// without a version takes the latest one staging showed.
+		j.version, j.carried = c.cut.versionOf(res, c.versions)
 	}
 	select {
 	case c.jobs <- j:
 	default:
 		c.skipped.Add(1)
+		c.landed(s)
+	}
+}
+
+// landed marks a sampled request as no longer on its way to the baseline,
+// compared or not.
+func (c *comparisons) landed(s sampled) {
+	if c.baselinePrefix != "" {
+		c.patterns[s.target].inFlight.Add(-1)
 	}
 }
 
@@ -207,13 +272,15 @@ func (c *comparisons) work() {
 	for j := range c.jobs {
 		if c.ctx.Err() != nil {
 			c.skipped.Add(1)
+			c.landed(j.sampled)
 			continue
 		}
 		if c.baselinePrefix != "" {
 			c.withBaseline(j)
+			c.landed(j.sampled)
 		}
-		if c.cut != nil && j.version != "" {
-			c.cut.add(c.comparer, j)
+		if c.cut != nil && c.cut.add(c.comparer, j, c.maskerFor) {
+			c.patterns[j.target].crossed.Store(true)
 		}
 	}
 }
@@ -233,8 +300,46 @@ func (c *comparisons) withBaseline(j job) {
 		msg := c.masker.Inline(err.Error())
 		c.baselineError.CompareAndSwap(nil, &msg)
 	default:
-		c.baseline.Add(j.pattern, c.comparer.Check(j.pattern, first, second, j.answer))
+		result := c.comparer.Check(j.pattern, first, second, j.answer)
+		if m := c.maskerFor(requestSecrets(j.req.Header)); m != nil {
+			result = result.Masked(m)
+		}
+		c.baseline.Add(j.pattern, result)
+		c.patterns[j.target].compared.Store(true)
 	}
+}
+
+// maskerFor is a masker that hides, beside the secret inputs, the
+// credentials of the requests answered (recorded ones, kept with
+// replay-headers), which an answer may echo; nil when there are none.
+func (c *comparisons) maskerFor(secrets []string) *redact.Masker {
+	if len(secrets) == 0 {
+		return nil
+	}
+	return redact.NewMasker(append(slices.Clip(c.secrets), secrets...)...)
+}
+
+// requestSecrets are the values of a request's credential headers, whole
+// and in pieces: each cookie's value, a bearer token without its scheme.
+func requestSecrets(h http.Header) []string {
+	var out []string
+	for name, values := range h {
+		if !redact.Secret(name) {
+			continue
+		}
+		for _, v := range values {
+			out = append(out, v)
+			for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
+				if _, value, ok := strings.Cut(part, "="); ok {
+					part = value
+				}
+				if !strings.EqualFold(part, "Bearer") && !strings.EqualFold(part, "Basic") {
+					out = append(out, part)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // ask sends the request to the baseline, as the load sent it to staging.
@@ -290,7 +395,7 @@ func (c *comparisons) stop(cancelled bool) *report.Compare {
 	if c.client != nil {
 		c.client.CloseIdleConnections()
 	}
-	out := &report.Compare{Sample: c.cfg.Sample, Judged: c.cfg.Judged, MaxMismatchRate: c.cfg.MaxMismatchRate,
+	out := &report.Compare{Sample: c.cfg.Sample, Headers: c.cfg.Headers, Judged: c.cfg.Judged, MaxMismatchRate: c.cfg.MaxMismatchRate,
 		BaselineFailed: c.baselineFailed.Load(), Unanswered: c.unanswered.Load(), Skipped: c.skipped.Load()}
 	if b := c.cfg.BaselineURL; b != nil {
 		out.BaselineURL = b.Redacted()
@@ -299,9 +404,25 @@ func (c *comparisons) stop(cancelled bool) *report.Compare {
 		if e := c.baselineError.Load(); e != nil {
 			out.BaselineError = *e
 		}
+		out.NotCompared = c.replayedBut(func(p *patternSample) bool { return p.compared.Load() })
 	}
 	if c.cut != nil {
 		out.CutOver = c.cut.report()
+		if out.CutOver.New != "" {
+			out.CutOver.NotCompared = c.replayedBut(func(p *patternSample) bool { return p.crossed.Load() })
+		}
+	}
+	return out
+}
+
+// replayedBut lists the endpoint patterns replayed whose answers were
+// never compared, in the load's order.
+func (c *comparisons) replayedBut(compared func(*patternSample) bool) []string {
+	var out []string
+	for i := range c.patterns {
+		if p := &c.patterns[i]; p.offered.Load() > 0 && !compared(p) {
+			out = append(out, c.names[i])
+		}
 	}
 	return out
 }
@@ -309,13 +430,44 @@ func (c *comparisons) stop(cancelled bool) *report.Compare {
 // cutOver keeps a few answers of the old version, the first that answered,
 // and compares the new version's answers to the same requests with them.
 // Two answers of the old version to the same request teach the noise.
+//
+// The version is the server's, not the endpoint's: an answer that does
+// not carry it (only /status names build.version) takes the latest one
+// staging showed. Such an answer is compared, and kept while nothing is,
+// but teaches no noise: its version is a guess, wrong for a while after a
+// switch, and a field the new version changed, learnt as noise, would be
+// hidden from then on.
 type cutOver struct {
-	mu     sync.Mutex
-	old    string
-	newer  string
-	kept   map[string]map[string]compare.Answer // pattern, then request key
-	nkept  int
-	answer compare.Tally
+	latest atomic.Pointer[string] // the latest version an answer carried
+
+	mu          sync.Mutex
+	old         string
+	newer       string
+	kept        map[string]map[string]kept // pattern, then request key
+	nkept       int
+	inferred    uint64 // answers compared with the version guessed
+	unversioned uint64 // answers without a version before any was shown
+	answer      compare.Tally
+}
+
+// kept is an old answer kept, with what is needed to compare with it.
+type kept struct {
+	answer  compare.Answer
+	carried bool     // it carried its version
+	secrets []string // its request's credentials, masked in samples
+}
+
+// versionOf reads the version of the server that answered res: the one
+// res carries, or else the latest one shown.
+func (k *cutOver) versionOf(res *vegeta.Result, opts stats.Options) (version string, carried bool) {
+	if v := stats.VersionOf(res, opts); v != "" {
+		k.latest.Store(&v)
+		return v, true
+	}
+	if latest := k.latest.Load(); latest != nil {
+		return *latest, false
+	}
+	return "", false
 }
 
 // wanted reports whether an old answer to the request is kept.
@@ -326,40 +478,59 @@ func (k *cutOver) wanted(pattern, key string) bool {
 	return ok
 }
 
-func (k *cutOver) add(c *compare.Comparer, j job) {
+// add keeps an answer of the old version or compares one of another with
+// the old one kept; it reports whether it compared.
+func (k *cutOver) add(c *compare.Comparer, j job, maskerFor func([]string) *redact.Masker) bool {
 	k.mu.Lock()
+	if j.version == "" {
+		k.unversioned++
+		k.mu.Unlock()
+		return false
+	}
 	if k.old == "" {
 		k.old = j.version
 	}
 	prev, ok := k.kept[j.pattern][j.key]
+	secrets := requestSecrets(j.req.Header)
 	if j.version != k.old {
 		if k.newer == "" {
 			k.newer = j.version
 		}
+		if ok && !j.carried {
+			k.inferred++
+		}
 		k.mu.Unlock()
-		if ok {
-			k.answer.Add(j.pattern, c.Compare(j.pattern, prev, j.answer))
+		if !ok {
+			return false
 		}
-		return
+		result := c.Compare(j.pattern, prev.answer, j.answer)
+		if m := maskerFor(append(slices.Clip(prev.secrets), secrets...)); m != nil {
+			result = result.Masked(m)
+		}
+		k.answer.Add(j.pattern, result)
+		return true
 	}
+	learn := ok && j.carried && prev.carried
 	switch {
-	case ok:
-		k.kept[j.pattern][j.key] = j.answer
-	case len(j.answer.Body) <= keptBody && !j.answer.Truncated && len(k.kept[j.pattern]) < keptPerPattern:
+	case ok && j.carried:
+		k.kept[j.pattern][j.key] = kept{answer: j.answer, carried: true, secrets: secrets}
+	case !ok && len(j.answer.Body) <= keptBody && !j.answer.Truncated && len(k.kept[j.pattern]) < keptPerPattern:
 		if k.kept[j.pattern] == nil {
-			k.kept[j.pattern] = make(map[string]compare.Answer, keptPerPattern)
+			k.kept[j.pattern] = make(map[string]kept, keptPerPattern)
 		}
-		k.kept[j.pattern][j.key] = j.answer
+		k.kept[j.pattern][j.key] = kept{answer: j.answer, carried: j.carried, secrets: secrets}
 		k.nkept++
 	}
 	k.mu.Unlock()
-	if ok {
-		c.Learn(j.pattern, prev, j.answer)
+	if learn {
+		c.Learn(j.pattern, prev.answer, j.answer)
 	}
+	return false
 }
 
 func (k *cutOver) report() *report.CutOver {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return &report.CutOver{Old: k.old, New: k.newer, Kept: k.nkept, KeptPerEndpoint: keptPerPattern, Summary: k.answer.Summary()}
+	return &report.CutOver{Old: k.old, New: k.newer, Kept: k.nkept, KeptPerEndpoint: keptPerPattern,
+		Inferred: k.inferred, Unversioned: k.unversioned, Summary: k.answer.Summary()}
 }

@@ -39,7 +39,7 @@ type replayRun struct {
 func (r *run) prepareReplay(mix targets.Mix) (*replayRun, error) {
 	cfg := r.cfg
 	rc := cfg.Replay
-	opts := []replay.Option{replay.WithFormat(rc.Format), replay.WithMethods(rc.Methods...)}
+	opts := []replay.Option{replay.WithFormat(rc.Format), replay.WithMethods(rc.Methods...), replay.WithHeaders(rc.Headers...)}
 	if len(rc.Hosts) > 0 {
 		opts = append(opts, replay.WithHosts(rc.Hosts...))
 	}
@@ -48,6 +48,9 @@ func (r *run) prepareReplay(mix targets.Mix) (*replayRun, error) {
 		return nil, &config.Error{Input: "replay-file", Err: fmt.Errorf("%q: %w", rc.File, unwrapPath(err, rc.File))}
 	}
 	r.logf("replay: %s: %s", rc.File, scan)
+	if len(rc.Headers) > 0 {
+		r.logf("replay: recorded %s headers are sent as recorded (replay-headers); their values are not shown", strings.Join(rc.Headers, ", "))
+	}
 	if ceiling := perSecond(cfg.MaxRate); rc.Speed > 0 && float64(scan.PeakPace) > ceiling {
 		return nil, &config.Error{Input: "replay-speed", Err: fmt.Errorf("%q sends up to %d requests in one second of the recording %q, above max-rate %s; raise max-rate if you mean it, or slow the replay",
 			speedInput(rc.Speed), scan.PeakPace, rc.File, rateText(cfg.MaxRate))}
@@ -80,7 +83,7 @@ func (r *run) prepareReplay(mix targets.Mix) (*replayRun, error) {
 		}
 	}
 	if cfg.Compare != nil {
-		rr.compare = newComparisons(cfg, rr.decorate)
+		rr.compare = newComparisons(cfg, rr.names, rr.decorate)
 	}
 	return rr, nil
 }
@@ -148,7 +151,7 @@ func (rr *replayRun) next(t *vegeta.Target) (int, uint64, error) {
 	t.Method, t.URL, t.Header, t.Body = req.Method, req.URL, req.Header, req.Body
 	var tag uint64
 	if rr.compare != nil {
-		if tag = rr.compare.pick(pattern, &req); tag != 0 {
+		if tag = rr.compare.pick(target, pattern, &req); tag != 0 {
 			// The request is kept as recorded for the baseline; the load
 			// sends a copy with the auth added.
 			t.Header = req.Header.Clone()
@@ -214,7 +217,7 @@ func preflightError(ctx context.Context, input string, err error) error {
 func (rr *replayRun) report() *report.Replay {
 	s := rr.reader.Stats()
 	return &report.Replay{
-		File: rr.cfg.File, Format: string(s.Format), Speed: rr.cfg.Speed, Patterns: len(rr.scan.Patterns), Capped: rr.scan.Capped,
+		File: rr.cfg.File, Format: string(s.Format), Speed: rr.cfg.Speed, Headers: rr.cfg.Headers, Patterns: len(rr.scan.Patterns), Capped: rr.scan.Capped,
 		Requests: s.Requests, Cycles: s.Cycles, Skipped: s.Skipped, OtherHost: s.OtherHost, Bad: s.Bad, BadSamples: s.BadSamples,
 	}
 }
@@ -255,6 +258,15 @@ func (r *run) prepareReplayLoad(ctx context.Context, mix targets.Mix) (*load.Gen
 		Rate: cfg.Rate, RampUp: cfg.RampUp, Timeout: cfg.Timeout, FreshShare: cfg.FreshShare,
 		MaxWorkers: cfg.MaxWorkers, KeepBody: keepBody(cfg),
 	}))
+}
+
+// pace says how the load is paced, for the log: at the rate, or by the
+// recorded timing, scaled.
+func (r *run) pace() string {
+	if rc := r.cfg.Replay; rc != nil && rc.Speed > 0 {
+		return fmt.Sprintf("the recorded timing at %s (entries without a time at %s)", speedInput(rc.Speed), rateText(r.cfg.Rate))
+	}
+	return rateText(r.cfg.Rate)
 }
 
 // names are the load's target names: the endpoint patterns of a

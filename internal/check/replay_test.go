@@ -208,9 +208,14 @@ func TestTheRecordedPaceSchedulesTheLoad(t *testing.T) {
 		"rate":                   "1000/1s",
 		"fail-on-load-shortfall": "false",
 	})
-	rep, err := Run(context.Background(), cfg, Deps{Clock: checktest.Gates(checktest.HitsAtLeast(api, 2))})
+	var log bytes.Buffer
+	rep, err := Run(context.Background(), cfg, Deps{Clock: checktest.Gates(checktest.HitsAtLeast(api, 2)), Log: &log})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The log says what paces the load: not the rate.
+	if !strings.Contains(log.String(), "load: the recorded timing at 1x (entries without a time at 1000/s) on 3 target(s)") {
+		t.Errorf("log does not say the recorded timing paces the load:\n%s", log.String())
 	}
 	h := rep.Health
 	if h.Sent < 2 || h.Planned < h.Sent-1 || h.Planned > 10 {

@@ -104,6 +104,8 @@ type Difference struct {
 type Ignored struct {
 	Rule   string // a JSON path such as $.meta.request_id, "header Date", "status" or "body"
 	Learnt bool   // learnt as noise, rather than listed
+	// From says what listed the rule (see Ignore.From); "" when learnt.
+	From string
 }
 
 // Result is what a comparison found.
@@ -120,16 +122,42 @@ type Result struct {
 // Differ reports whether the answers differ in anything not ignored.
 func (r Result) Differ() bool { return len(r.Differences) > 0 }
 
-// Ignore is a parsed compare-ignore list: JSON paths and header names.
+// Masked returns the result with the values m knows masked in its
+// differences and its sample: m holds the secrets of the requests that
+// were answered (a recorded cookie an answer may echo) beside the
+// comparer's own. m replaces the comparer's masker for the sample.
+func (r Result) Masked(m *redact.Masker) Result {
+	if m == nil {
+		return r
+	}
+	r.Differences = slices.Clone(r.Differences)
+	for i := range r.Differences {
+		d := &r.Differences[i]
+		d.Baseline, d.Candidate = m.String(d.Baseline), m.String(d.Candidate)
+	}
+	r.masker = m
+	return r
+}
+
+// Ignore is a list of rules that hide differences: JSON paths, and
+// headers among those compared. The zero value hides nothing.
 type Ignore struct {
-	paths   []path
-	headers []string
+	rules []ignoreRule
+}
+
+type ignoreRule struct {
+	path   path   // nil for a header rule
+	header string // canonical
+	from   string
 }
 
 // ParseIgnore reads a list of JSON paths ($.meta.request_id,
-// $.items[*].updated_at) and header names (Date), separated by commas or
-// new lines. A path also covers what lies under it.
-func ParseIgnore(list string) (Ignore, error) {
+// $.items[*].updated_at) and header names, separated by commas or new
+// lines. A path also covers what lies under it. A header must be one of
+// compared, the headers the comparer compares (DefaultHeaders unless
+// chosen): ignoring another would hide nothing, and an entry that names
+// neither, such as "meta.request_id" or "status", is a mistake to report.
+func ParseIgnore(list string, compared []string) (Ignore, error) {
 	var ig Ignore
 	for _, item := range splitList(list) {
 		if strings.HasPrefix(item, "$") {
@@ -137,15 +165,89 @@ func ParseIgnore(list string) (Ignore, error) {
 			if err != nil {
 				return Ignore{}, err
 			}
-			ig.paths = append(ig.paths, p)
+			ig.rules = append(ig.rules, ignoreRule{path: p})
 			continue
 		}
-		if !validHeaderName(item) {
-			return Ignore{}, fmt.Errorf("%q is neither a JSON path nor a header name; %s, or a header name such as Date", item, pathShape)
+		name := http.CanonicalHeaderKey(item)
+		if validHeaderName(item) && slices.Contains(canonical(compared), name) {
+			ig.rules = append(ig.rules, ignoreRule{header: name})
+			continue
 		}
-		ig.headers = append(ig.headers, http.CanonicalHeaderKey(item))
+		return Ignore{}, notIgnorable(item, compared)
 	}
 	return ig, nil
+}
+
+// notIgnorable says why an entry of an ignore list is neither a JSON path
+// nor a compared header, and what would be.
+func notIgnorable(item string, compared []string) error {
+	headers := "no header is compared"
+	if len(compared) > 0 {
+		headers = "a header among those compared (" + strings.Join(canonical(compared), ", ") + ")"
+	}
+	want := fmt.Sprintf("want a JSON path from the root such as \"$.meta.request_id\", or %s", headers)
+	lower := strings.ToLower(item)
+	switch {
+	case lower == "status" || lower == "body":
+		return fmt.Errorf("%q is neither a JSON path nor a compared header; the %s as a whole cannot be ignored, only fields of a JSON body; %s", item, lower, want)
+	case !validHeaderName(item) || strings.ContainsAny(item, ".[]"):
+		if _, err := parsePath("$." + item); err == nil {
+			want = fmt.Sprintf("want a JSON path from the root: %q, or %s", "$."+item, headers)
+		}
+		return fmt.Errorf("%q is neither a JSON path nor a compared header; %s", item, want)
+	}
+	return fmt.Errorf("%q is a header that is not compared, so ignoring it would hide nothing; %s", item, want)
+}
+
+// IgnoreHeader hides differences in the header called name.
+func IgnoreHeader(name string) Ignore {
+	return Ignore{rules: []ignoreRule{{header: http.CanonicalHeaderKey(name)}}}
+}
+
+// IgnoreField hides differences in a field of a JSON body named by keys
+// joined by dots, such as build.version ($.build.version), and in what
+// lies under it.
+func IgnoreField(dotted string) Ignore {
+	p := path{}
+	for _, key := range strings.Split(dotted, ".") {
+		p = append(p, step{kind: keyStep, key: key})
+	}
+	return Ignore{rules: []ignoreRule{{path: p}}}
+}
+
+// From returns the rules labelled with what listed them, such as the
+// input that named them, for the summary's account of what was ignored.
+func (ig Ignore) From(source string) Ignore {
+	out := Ignore{rules: slices.Clone(ig.rules)}
+	for i := range out.rules {
+		out.rules[i].from = source
+	}
+	return out
+}
+
+// ParseHeaders reads a list of header names separated by commas or new
+// lines: the headers to compare.
+func ParseHeaders(list string) ([]string, error) {
+	var names []string
+	for _, item := range splitList(list) {
+		if !validHeaderName(item) || strings.HasPrefix(item, "$") {
+			return nil, fmt.Errorf("%q is not a header name; want names such as Content-Type, Location (JSON bodies are compared field by field already)", item)
+		}
+		if name := http.CanonicalHeaderKey(item); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+func canonical(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if n = http.CanonicalHeaderKey(strings.TrimSpace(n)); n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // splitList splits on commas and new lines outside ["..."].
@@ -184,20 +286,25 @@ func validHeaderName(s string) bool {
 // Option shapes a Comparer.
 type Option func(*Comparer)
 
-// WithIgnore hides the differences in these paths and headers.
+// WithIgnore hides the differences in these paths and headers. It may be
+// given more than once; the rules add up.
 func WithIgnore(ig Ignore) Option {
 	return func(c *Comparer) {
-		c.ignorePaths = append(c.ignorePaths, ig.paths...)
-		c.ignoreHeaders = append(c.ignoreHeaders, ig.headers...)
+		for _, r := range ig.rules {
+			if r.path != nil {
+				c.ignorePaths = append(c.ignorePaths, r)
+			} else {
+				c.ignoreHeaders = append(c.ignoreHeaders, r.header)
+			}
+		}
 	}
 }
 
-// WithHeaders compares these headers beside DefaultHeaders.
+// WithHeaders compares these headers instead of DefaultHeaders; none
+// compares only the status and the body.
 func WithHeaders(names ...string) Option {
 	return func(c *Comparer) {
-		for _, n := range names {
-			c.headers = append(c.headers, http.CanonicalHeaderKey(strings.TrimSpace(n)))
-		}
+		c.headers, c.headersChosen = canonical(names), true
 	}
 }
 
@@ -226,7 +333,8 @@ func WithMasker(m *redact.Masker) Option { return func(c *Comparer) { c.masker =
 // safe for concurrent use.
 type Comparer struct {
 	headers       []string
-	ignorePaths   []path
+	headersChosen bool
+	ignorePaths   []ignoreRule // paths
 	ignoreHeaders []string
 	maxBody       int
 	baseOrigin    string
@@ -248,9 +356,11 @@ type rule struct {
 // New returns a comparer.
 func New(opts ...Option) *Comparer {
 	c := &Comparer{maxBody: DefaultMaxBody}
-	WithHeaders(DefaultHeaders...)(c)
 	for _, o := range opts {
 		o(c)
+	}
+	if !c.headersChosen {
+		c.headers = DefaultHeaders
 	}
 	var headers []string
 	for _, h := range c.headers {
@@ -344,22 +454,22 @@ func (c *Comparer) Compare(pattern string, baseline, candidate Answer) Result {
 	noise := c.noise[pattern]
 	c.mu.RUnlock()
 	res := Result{baseline: &baseline, candidate: &candidate, masker: c.masker, headers: c.headers}
-	ignored := func(rule string, learnt bool) {
-		i := Ignored{Rule: rule, Learnt: learnt}
+	ignored := func(rule string, learnt bool, from string) {
+		i := Ignored{Rule: rule, Learnt: learnt, From: from}
 		if !slices.Contains(res.Ignored, i) {
 			res.Ignored = append(res.Ignored, i)
 		}
 	}
 	c.diff(&baseline, &candidate, func(d diffAt) bool {
-		for _, p := range c.ignorePaths {
-			if d.path != nil && p.covers(d.path) {
-				ignored(p.String(), false)
+		for _, r := range c.ignorePaths {
+			if d.path != nil && r.path.covers(d.path) {
+				ignored(r.path.String(), false, r.from)
 				return true
 			}
 		}
 		for _, r := range noise {
 			if d.whole != "" && r.whole == d.whole || d.header != "" && r.header == d.header || d.path != nil && r.path != nil && r.path.covers(d.path) {
-				ignored(r.text, true)
+				ignored(r.text, true, "")
 				return true
 			}
 		}

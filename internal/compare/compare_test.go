@@ -93,11 +93,11 @@ func TestDifferencesNameTheirField(t *testing.T) {
 
 func TestIgnoredPathsAndHeadersHideDifferences(t *testing.T) {
 	t.Parallel()
-	ig, err := ParseIgnore("$.meta.request_id, $.items[*].updated_at\nContent-Type,$[\"odd, key\"]")
+	ig, err := ParseIgnore("$.meta.request_id, $.items[*].updated_at\nContent-Type,$[\"odd, key\"]", DefaultHeaders)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(WithIgnore(ig))
+	c := New(WithIgnore(ig.From("compare-ignore")))
 	base := jsonAnswer(`{"meta":{"request_id":"a1","page":1},"items":[{"id":1,"updated_at":"10:00"},{"id":2,"updated_at":"10:01"}],"odd, key":1}`)
 	cand := jsonAnswer(`{"meta":{"request_id":"b2","page":2},"items":[{"id":1,"updated_at":"11:00"},{"id":2,"updated_at":"11:01"}],"odd, key":2}`)
 	cand.Header.Set("Content-Type", "application/vnd.api+json")
@@ -105,7 +105,7 @@ func TestIgnoredPathsAndHeadersHideDifferences(t *testing.T) {
 	if diff := cmp.Diff([]Difference{{Field: "$.meta.page", Kind: Changed, Baseline: "1", Candidate: "2"}}, r.Differences); diff != "" {
 		t.Errorf("differences (-want +got):\n%s", diff)
 	}
-	want := []Ignored{{Rule: "$.items[*].updated_at"}, {Rule: "$.meta.request_id"}, {Rule: `$["odd, key"]`}}
+	want := []Ignored{{Rule: "$.items[*].updated_at", From: "compare-ignore"}, {Rule: "$.meta.request_id", From: "compare-ignore"}, {Rule: `$["odd, key"]`, From: "compare-ignore"}}
 	if diff := cmp.Diff(want, r.Ignored); diff != "" {
 		t.Errorf("ignored (-want +got):\n%s", diff)
 	}
@@ -113,21 +113,130 @@ func TestIgnoredPathsAndHeadersHideDifferences(t *testing.T) {
 
 func TestIgnoreListsParse(t *testing.T) {
 	t.Parallel()
-	for _, in := range []string{"", "Date", "$", "$.a.b[0][*].c", "$.map.*.x", `$["a \"b\""]`, "$.x-request-id, X-Request-Id\n"} {
-		if _, err := ParseIgnore(in); err != nil {
+	for _, in := range []string{"", "Location", "content-type", "$", "$.a.b[0][*].c", "$.map.*.x", `$["a \"b\""]`, "$.x-request-id, Location\n"} {
+		if _, err := ParseIgnore(in, DefaultHeaders); err != nil {
 			t.Errorf("ParseIgnore(%q): %v", in, err)
 		}
 	}
-	for _, in := range []string{"$.", "$.items[", "$.items[-1]", "$.items[01]", "$items", `$["open]`, "$.a b", "not a header"} {
-		_, err := ParseIgnore(in)
+	if _, err := ParseIgnore("Date", []string{"Content-Type", "date"}); err != nil {
+		t.Errorf("ParseIgnore(%q) with Date compared: %v", "Date", err)
+	}
+	tests := []struct{ in, says string }{
+		{"$.", "is not a JSON path"},
+		{"$.items[", "is not a JSON path"},
+		{"$.items[-1]", "is not a JSON path"},
+		{"$.items[01]", "is not a JSON path"},
+		{"$items", "is not a JSON path"},
+		{`$["open]`, "is not a JSON path"},
+		{"$.a b", "is not a JSON path"},
+		{"not a header", "is neither a JSON path nor a compared header"},
+		// A path without its $ reads as a header name: say which path
+		// was meant.
+		{"meta.request_id", `is neither a JSON path nor a compared header; want a JSON path from the root: "$.meta.request_id", or a header among those compared (Content-Type, Location)`},
+		{"items[0].id", `want a JSON path from the root: "$.items[0].id"`},
+		{"status", "the status as a whole cannot be ignored"},
+		{"body", "the body as a whole cannot be ignored"},
+		// A header that is not compared hides nothing.
+		{"Date", `"Date" is a header that is not compared, so ignoring it would hide nothing; want a JSON path from the root such as "$.meta.request_id", or a header among those compared (Content-Type, Location)`},
+	}
+	for _, tt := range tests {
+		_, err := ParseIgnore(tt.in, DefaultHeaders)
 		if err == nil {
-			t.Errorf("ParseIgnore(%q) succeeded", in)
+			t.Errorf("ParseIgnore(%q) succeeded", tt.in)
 			continue
 		}
-		messagecheck.Check(t, "ParseIgnore", in, err)
-		if !messagecheck.QuotesPartOf(err.Error(), in) {
-			t.Errorf("ParseIgnore(%q) error %q does not quote it", in, err)
+		messagecheck.Check(t, "ParseIgnore", tt.in, err)
+		if !messagecheck.QuotesPartOf(err.Error(), tt.in) || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("ParseIgnore(%q) error %q does not quote it and say %s", tt.in, err, tt.says)
 		}
+	}
+	if _, err := ParseIgnore("Location", nil); err == nil || !strings.Contains(err.Error(), "no header is compared") {
+		t.Errorf("ParseIgnore(%q) with no header compared = %v, want an error saying none is", "Location", err)
+	}
+}
+
+func TestHeaderListsParse(t *testing.T) {
+	t.Parallel()
+	got, err := ParseHeaders("content-type, Cache-Control\nx-request-id,Content-Type")
+	if diff := cmp.Diff([]string{"Content-Type", "Cache-Control", "X-Request-Id"}, got); err != nil || diff != "" {
+		t.Errorf("ParseHeaders: %v (-want +got):\n%s", err, diff)
+	}
+	for _, in := range []string{"$.meta", "Content Type", "Location, a:b"} {
+		_, err := ParseHeaders(in)
+		if err == nil {
+			t.Errorf("ParseHeaders(%q) succeeded", in)
+			continue
+		}
+		messagecheck.Check(t, "ParseHeaders", in, err)
+		if !messagecheck.QuotesPartOf(err.Error(), in) {
+			t.Errorf("ParseHeaders(%q) error %q does not quote it", in, err)
+		}
+	}
+}
+
+func TestTheHeadersChosenAreTheOnesCompared(t *testing.T) {
+	t.Parallel()
+	base := Answer{Status: 302, Header: http.Header{"Location": {"/login"}, "Cache-Control": {"max-age=60"}, "Content-Type": {"text/plain"}}}
+	cand := Answer{Status: 302, Header: http.Header{"Location": {"/signin"}, "Cache-Control": {"no-store"}, "Content-Type": {"text/plain"}}}
+	fields := func(c *Comparer) []string {
+		var out []string
+		for _, d := range c.Compare("GET /x", base, cand).Differences {
+			out = append(out, d.Field)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"header Location"}, fields(New())); diff != "" {
+		t.Errorf("the default headers found (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"header Cache-Control"}, fields(New(WithHeaders("content-type", "cache-control")))); diff != "" {
+		t.Errorf("Content-Type and Cache-Control found (-want +got):\n%s", diff)
+	}
+	if got := fields(New(WithHeaders())); len(got) != 0 {
+		t.Errorf("no header compared found %v", got)
+	}
+}
+
+func TestAVersionFieldIsIgnoredUnderItsOwnName(t *testing.T) {
+	t.Parallel()
+	c := New(WithIgnore(IgnoreField("build.version").From("version-field")), WithIgnore(IgnoreHeader("x-version").From("version-header")), WithHeaders("Content-Type", "X-Version"))
+	base := jsonAnswer(`{"build":{"version":"v1","sha":"a1"},"title":"Harbour at dusk"}`)
+	cand := jsonAnswer(`{"build":{"version":"v2","sha":"a1"},"title":"Harbour at nightfall"}`)
+	base.Header.Set("X-Version", "v1")
+	cand.Header.Set("X-Version", "v2")
+	r := c.Compare("GET /status", base, cand)
+	want := []Difference{{Field: "$.title", Kind: Changed, Baseline: `"Harbour at dusk"`, Candidate: `"Harbour at nightfall"`}}
+	if diff := cmp.Diff(want, r.Differences); diff != "" {
+		t.Errorf("differences (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]Ignored{{Rule: "$.build.version", From: "version-field"}}, r.Ignored); diff != "" {
+		t.Errorf("ignored (-want +got):\n%s", diff)
+	}
+	var tally Tally
+	tally.Add("GET /status", r)
+	if diff := cmp.Diff([]Noise{{Pattern: "GET /status", Rule: "$.build.version", From: "version-field", Ignored: 1}}, tally.Summary().Noise); diff != "" {
+		t.Errorf("noise (-want +got):\n%s", diff)
+	}
+}
+
+func TestAMaskedResultHidesTheRequestsSecrets(t *testing.T) {
+	t.Parallel()
+	c := New(WithMasker(redact.NewMasker("staging-bearer")))
+	base := jsonAnswer(`{"you":"sid=recorded-cookie-1","auth":"staging-bearer"}`)
+	cand := jsonAnswer(`{"you":"sid=recorded-cookie-2","auth":"staging-bearer","new":1}`)
+	r := c.Compare("GET /me", base, cand).Masked(redact.NewMasker("staging-bearer", "recorded-cookie-1", "recorded-cookie-2"))
+	var tally Tally
+	tally.Add("GET /me", r)
+	got, err := json.Marshal(tally.Summary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"recorded-cookie", "staging-bearer"} {
+		if strings.Contains(string(got), secret) {
+			t.Errorf("the summary shows %q: %s", secret, got)
+		}
+	}
+	if !strings.Contains(string(got), `sid=***`) {
+		t.Errorf("the summary lost the difference's shape: %s", got)
 	}
 }
 
@@ -306,11 +415,11 @@ func TestMemoryStaysBounded(t *testing.T) {
 
 func TestSummaryMatchesGolden(t *testing.T) {
 	t.Parallel()
-	ig, err := ParseIgnore("$.meta.request_id")
+	ig, err := ParseIgnore("$.meta.request_id", DefaultHeaders)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(WithIgnore(ig), WithMasker(redact.NewMasker("s3cr3t-staging-token")))
+	c := New(WithIgnore(ig.From("compare-ignore")), WithMasker(redact.NewMasker("s3cr3t-staging-token")))
 	var tally Tally
 	stamp := func(i int) string { return fmt.Sprintf(`"served_at":"12:00:%02d"`, i) }
 	for i := range 20 {

@@ -149,6 +149,8 @@ type Noise struct {
 	Pattern string `json:"pattern"`
 	Rule    string `json:"rule"`
 	Learnt  bool   `json:"learnt"`
+	// From says what listed a rule not learnt (see Ignore.From).
+	From    string `json:"from,omitempty"`
 	Ignored uint64 `json:"ignored"` // answers in which it hid a difference
 }
 
@@ -179,7 +181,7 @@ func (t *Tally) Add(pattern string, r Result) {
 	t.compared++
 	e.compared++
 	for _, ig := range r.Ignored {
-		key := Noise{Pattern: pattern, Rule: ig.Rule, Learnt: ig.Learnt}
+		key := Noise{Pattern: pattern, Rule: ig.Rule, Learnt: ig.Learnt, From: ig.From}
 		if _, known := t.noise[key]; known || len(t.noise) < maxEndpoints*MaxNoisePerPattern {
 			t.noise[key]++
 		}

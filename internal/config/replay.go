@@ -23,6 +23,10 @@ type Replay struct {
 	// prefix.
 	BaseURL *url.URL
 	Methods []string
+	// Headers are the recorded headers sent again beside
+	// replay.DefaultHeaders (replay-headers); a credential or cookie
+	// header among them is sent as recorded.
+	Headers []string
 	// Hosts, when set, are the hosts whose absolute URLs are replayed.
 	Hosts []string
 	// Speed is how much faster than recorded the requests are sent, by
@@ -36,8 +40,12 @@ type Compare struct {
 	// requests also goes to; nil when answers are compared only across
 	// the cut-over (replay-file with version-header or version-field).
 	BaselineURL *url.URL
-	Ignore      compare.Ignore
-	Sample      float64 // share of replayed requests compared, above 0 and at most 1
+	// Headers are the headers compared (compare-headers).
+	Headers []string
+	// Ignore holds compare-ignore's rules; the version header and field
+	// are ignored beside them (see Config.VersionHeader).
+	Ignore compare.Ignore
+	Sample float64 // share of replayed requests compared, above 0 and at most 1
 	// CutOver compares the answers of the old and the new version of the
 	// API under load to the same request.
 	CutOver bool
@@ -47,7 +55,7 @@ type Compare struct {
 }
 
 // replayInputs are the inputs that mean nothing without replay-file.
-var replayInputs = []string{"replay-format", "replay-base-url", "replay-hosts", "replay-speed"}
+var replayInputs = []string{"replay-format", "replay-base-url", "replay-hosts", "replay-headers", "replay-speed"}
 
 // replay reads the replay inputs. A replay file replaces the targets, so
 // it is read before them (see mix).
@@ -65,6 +73,10 @@ func (p *parser) replay(c *Config) {
 	hosts, err := parseHosts(src.Get("replay-hosts"))
 	if err != nil {
 		p.fail("replay-hosts", err)
+	}
+	headers, err := replay.ParseHeaders(src.Get("replay-headers"))
+	if err != nil {
+		p.fail("replay-headers", err)
 	}
 	speed, err := replay.ParseSpeed(src.Get("replay-speed"))
 	if err != nil {
@@ -107,7 +119,7 @@ func (p *parser) replay(c *Config) {
 	if rawBase == "" {
 		p.fail("replay-base-url", errors.New("is empty but replay-file is set; want the staging URL the recorded paths are sent to, such as https://staging.example.com"))
 	}
-	c.Replay = &Replay{File: file, Format: format, BaseURL: base, Methods: methods, Hosts: hosts, Speed: speed}
+	c.Replay = &Replay{File: file, Format: format, BaseURL: base, Methods: methods, Headers: headers, Hosts: hosts, Speed: speed}
 }
 
 // compare reads the compare inputs: after replay and the version inputs,
@@ -115,8 +127,15 @@ func (p *parser) replay(c *Config) {
 func (p *parser) compare(c *Config) {
 	src := p.src
 	rawURL := src.Get("compare-url")
-	ignore, err := compare.ParseIgnore(src.Get("compare-ignore"))
-	if err != nil {
+	rawHeaders := src.Get("compare-headers")
+	headers, headersErr := compare.ParseHeaders(rawHeaders)
+	if headersErr != nil {
+		p.fail("compare-headers", headersErr)
+	}
+	// Which headers may be ignored depends on those compared: a list
+	// that failed says nothing of compare-ignore.
+	ignore, err := compare.ParseIgnore(src.Get("compare-ignore"), headers)
+	if err != nil && headersErr == nil {
 		p.fail("compare-ignore", err)
 	}
 	sample := p.fraction("compare-sample")
@@ -147,12 +166,15 @@ func (p *parser) compare(c *Config) {
 		if v := src.Get("compare-ignore"); v != "" {
 			p.fail("compare-ignore", fmt.Errorf("is %q but no answers are compared; set compare-url, or replay-file with version-header or version-field", v))
 		}
+		if headers != nil && !slices.Equal(headers, compare.DefaultHeaders) {
+			p.fail("compare-headers", fmt.Errorf("is %q but no answers are compared; set compare-url, or replay-file with version-header or version-field", rawHeaders))
+		}
 		return
 	}
 	if sample == 0 {
 		p.fail("compare-sample", fmt.Errorf("%q compares nothing; want a share above 0%%, such as 10%%", src.Get("compare-sample")))
 	}
-	c.Compare = &Compare{BaselineURL: baseline, Ignore: ignore, Sample: sample, CutOver: cutOver, MaxMismatchRate: maxRate, Judged: rawMax != ""}
+	c.Compare = &Compare{BaselineURL: baseline, Headers: headers, Ignore: ignore.From("compare-ignore"), Sample: sample, CutOver: cutOver, MaxMismatchRate: maxRate, Judged: rawMax != ""}
 }
 
 // parseBaseURL reads a base URL: http or https, a host, no query or

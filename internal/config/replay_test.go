@@ -27,8 +27,10 @@ func TestReplayInputs(t *testing.T) {
 			"replay-methods":    "get, head,options",
 			"replay-speed":      "2x",
 			"replay-hosts":      "api.example.com, API.example.org",
+			"replay-headers":    "authorization, X-Tenant",
 			"compare-url":       "https://api.example.com",
-			"compare-ignore":    "$.meta.request_id, Date",
+			"compare-headers":   "Content-Type, cache-control",
+			"compare-ignore":    "$.meta.request_id, Cache-Control",
 			"compare-sample":    "25%",
 			"max-mismatch-rate": "0%",
 			"bearer-token":      "staging-t0ken",
@@ -46,12 +48,18 @@ func TestReplayInputs(t *testing.T) {
 		if diff := cmp.Diff([]string{"GET", "HEAD", "OPTIONS"}, r.Methods); diff != "" {
 			t.Errorf("methods (-want +got):\n%s", diff)
 		}
+		if diff := cmp.Diff([]string{"Authorization", "X-Tenant"}, r.Headers); diff != "" {
+			t.Errorf("recorded headers kept (-want +got):\n%s", diff)
+		}
 		if len(cfg.Mix.Specs) != 0 {
 			t.Errorf("the targets hold %d specs with a replay", len(cfg.Mix.Specs))
 		}
 		c := cfg.Compare
 		if c == nil || c.BaselineURL.String() != "https://api.example.com" || c.Sample != 0.25 || !c.Judged || c.MaxMismatchRate != 0 || c.CutOver {
 			t.Fatalf("Compare = %+v", c)
+		}
+		if diff := cmp.Diff([]string{"Content-Type", "Cache-Control"}, c.Headers); diff != "" {
+			t.Errorf("headers compared (-want +got):\n%s", diff)
 		}
 		if !strings.Contains(strings.Join(cfg.Secrets, " "), "staging-t0ken") {
 			t.Errorf("Secrets = %q, want the bearer token among them", cfg.Secrets)
@@ -68,6 +76,19 @@ func TestReplayInputs(t *testing.T) {
 		}
 		if cfg.Compare != nil {
 			t.Errorf("Compare = %+v without compare-url or a version input", cfg.Compare)
+		}
+		if cfg.Replay.Headers != nil {
+			t.Errorf("recorded headers kept = %q by default, want only replay.DefaultHeaders", cfg.Replay.Headers)
+		}
+	})
+	t.Run("the headers compared by default", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := Parse(source(t, map[string]string{"replay-file": log, "replay-base-url": "http://127.0.0.1:8080", "compare-url": "https://api.example.com", "compare-ignore": "location"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"Content-Type", "Location"}, cfg.Compare.Headers); diff != "" {
+			t.Errorf("headers compared (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("a version header compares answers across the cut-over", func(t *testing.T) {
@@ -119,7 +140,18 @@ func TestBadReplayInputsNameTheInput(t *testing.T) {
 		{"a sample of nothing", with(with(replaying, "compare-url", "https://api.example.com"), "compare-sample", "0%"), "compare-sample", `"0%" compares nothing`},
 		{"a sample over 100%", with(with(replaying, "compare-url", "https://api.example.com"), "compare-sample", "200%"), "compare-sample", `"200%"`},
 		{"an ignore list with a bad path", with(with(replaying, "compare-url", "https://api.example.com"), "compare-ignore", "$.items["), "compare-ignore", `"$.items[" is not a JSON path`},
-		{"an ignore list with nothing compared", with(replaying, "compare-ignore", "Date"), "compare-ignore", "no answers are compared"},
+		{"an ignore list with nothing compared", with(replaying, "compare-ignore", "$.served_at"), "compare-ignore", "no answers are compared"},
+		{"an ignore list with a path without its $", with(with(replaying, "compare-url", "https://api.example.com"), "compare-ignore", "meta.request_id"), "compare-ignore",
+			`input "compare-ignore": "meta.request_id" is neither a JSON path nor a compared header; want a JSON path from the root: "$.meta.request_id", or a header among those compared (Content-Type, Location)`},
+		{"an ignore list naming the status", with(with(replaying, "compare-url", "https://api.example.com"), "compare-ignore", "$.a, status"), "compare-ignore", `"status" is neither a JSON path nor a compared header`},
+		{"an ignore list naming the body", with(with(replaying, "compare-url", "https://api.example.com"), "compare-ignore", "body"), "compare-ignore", `"body" is neither a JSON path nor a compared header`},
+		{"an ignore list naming a header not compared", with(with(replaying, "compare-url", "https://api.example.com"), "compare-ignore", "Date"), "compare-ignore", `"Date" is a header that is not compared`},
+		{"an ignore list naming a header compare-headers leaves out", with(with(with(replaying, "compare-url", "https://api.example.com"), "compare-headers", "Content-Type"), "compare-ignore", "Location"), "compare-ignore", `"Location" is a header that is not compared, so ignoring it would hide nothing; want a JSON path from the root such as "$.meta.request_id", or a header among those compared (Content-Type)`},
+		{"a JSON path as a header to compare", with(with(replaying, "compare-url", "https://api.example.com"), "compare-headers", "Content-Type, $.meta"), "compare-headers", `"$.meta" is not a header name`},
+		{"headers to compare with nothing compared", with(replaying, "compare-headers", "Date"), "compare-headers", "no answers are compared"},
+		{"a hop-by-hop header to replay", with(replaying, "replay-headers", "Authorization, Host"), "replay-headers", `header "Host" cannot be replayed: the client sets it`},
+		{"a header to replay that is not a name", with(replaying, "replay-headers", "X:Tenant"), "replay-headers", `"X:Tenant" is not a header name`},
+		{"headers to replay without a replay", map[string]string{"targets": "GET http://127.0.0.1:1/", "replay-headers": "Authorization"}, "replay-headers", "replay-file is not set"},
 		{"a threshold naming an endpoint of a replay", with(replaying, "thresholds", "GET /v1/images/{id}: p(99)<1s"), "thresholds", "known only once the file is read"},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/zerodowntime/deploy-load-check/internal/compare"
+	"github.com/zerodowntime/deploy-load-check/internal/redact"
 	"github.com/zerodowntime/deploy-load-check/internal/targets/replay"
 	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
@@ -21,15 +22,19 @@ type Replay struct {
 	// Speed is the multiple of the recorded pace the requests were sent
 	// at; 0 when they were sent in order at the rate.
 	Speed float64
+	// Headers are the recorded headers sent beside the usual ones
+	// (replay-headers); credentials among them were sent as recorded.
+	Headers []string
 	// Patterns is how many endpoint patterns the figures are kept under;
 	// Capped says requests beyond them count under "other".
 	Patterns int
 	Capped   bool
 	Requests uint64            // requests handed to the load
 	Cycles   int               // times the file was started again
-	Skipped  map[string]uint64 // by method: not replayed
+	Skipped  map[string]uint64 // by method: not replayed, on the first pass
 	// OtherHost counts requests recorded on another host, Bad the lines
-	// that were not requests, with a few of them.
+	// that were not requests, with a few of them, on the first pass over
+	// the file.
 	OtherHost  uint64
 	Bad        uint64
 	BadSamples []replay.BadLine
@@ -47,13 +52,17 @@ func (r *Replay) SkippedTotal() uint64 {
 // Compare is what comparing answers found: staging's with the baseline's,
 // and the old version's with the new one's across the cut-over.
 type Compare struct {
-	BaselineURL string  // "" when answers were compared only across the cut-over
-	Sample      float64 // share of the replayed requests sampled
+	BaselineURL string   // "" when answers were compared only across the cut-over
+	Sample      float64  // share of each endpoint pattern's requests sampled
+	Headers     []string // the headers compared, beside the status and body
 	// Judged says MaxMismatchRate limits the baseline's mismatch rate.
 	Judged          bool
 	MaxMismatchRate float64
 	// Baseline is nil without a baseline.
 	Baseline *compare.Summary
+	// NotCompared are the endpoint patterns replayed none of whose
+	// answers was compared with the baseline's.
+	NotCompared []string
 	// BaselineFailed counts sampled requests the baseline gave no answer
 	// to (a transport error or a timeout), twice being needed; BaselineError
 	// is the first such error.
@@ -77,18 +86,28 @@ type CutOver struct {
 	// the new version's with, at most KeptPerEndpoint an endpoint.
 	Kept            int
 	KeptPerEndpoint int
-	Summary         compare.Summary
+	// Inferred counts the answers compared that carried no version and
+	// took the latest one staging showed; Unversioned those that came
+	// before any version was shown, and were not compared.
+	Inferred    uint64
+	Unversioned uint64
+	// NotCompared are the endpoint patterns replayed none of whose
+	// answers was compared across the cut-over; empty until a new
+	// version answered.
+	NotCompared []string
+	Summary     compare.Summary
 }
 
 // mismatchFailed reports whether the baseline's answers differed more than
-// max-mismatch-rate allows. A limit with nothing compared fails too: the
-// check cannot vouch for answers it never saw.
+// max-mismatch-rate allows. A limit with nothing compared fails too, and
+// so does one with an endpoint replayed but never compared: the check
+// cannot vouch for answers it never saw.
 func (r *Report) mismatchFailed() bool {
 	c := r.Compare
 	if c == nil || !c.Judged || c.Baseline == nil {
 		return false
 	}
-	return c.Baseline.Compared == 0 || c.Baseline.MismatchRate > c.MaxMismatchRate
+	return c.Baseline.Compared == 0 || c.Baseline.MismatchRate > c.MaxMismatchRate || len(c.NotCompared) > 0
 }
 
 // mismatchReason says why the answers failed the check, naming the
@@ -104,8 +123,24 @@ func (r *Report) mismatchReason() string {
 		}
 		return fmt.Sprintf("no answer was compared with the baseline (%s), so the check cannot vouch for the answers (%s)", why, limit)
 	}
-	return fmt.Sprintf("%s of %s compared with the baseline (%s) differed, above %s: %s",
+	var never string
+	if n := len(c.NotCompared); n > 0 {
+		were, their, them := "were", "their", "them"
+		if n == 1 {
+			were, their, them = "was", "its", "it"
+		}
+		never = fmt.Sprintf("%s %s replayed but none of %s answers was compared with the baseline (%s), so the check cannot vouch for %s",
+			plural(int64(n), "endpoint"), were, their, patternList(c.NotCompared, 3), them)
+	}
+	if s.MismatchRate <= c.MaxMismatchRate {
+		return fmt.Sprintf("%s (%s)", never, limit)
+	}
+	reason := fmt.Sprintf("%s of %s compared with the baseline (%s) differed, above %s: %s",
 		count(int64(s.Mismatched)), plural(int64(s.Compared), "answer"), percent(s.MismatchRate), limit, strings.Join(differedWhere(s, 3), "; "))
+	if never != "" {
+		reason += "; " + never
+	}
+	return reason
 }
 
 // differedWhere names up to n endpoint and field pairs that differed,
@@ -133,6 +168,19 @@ func differedWhere(s *compare.Summary, n int) []string {
 	return out
 }
 
+// patternList names up to n endpoint patterns: `GET /a`, `GET /b` and 2 more.
+func patternList(patterns []string, n int) string {
+	var names []string
+	for i, p := range patterns {
+		if i == n {
+			names = append(names, fmt.Sprintf("%d more", len(patterns)-n))
+			break
+		}
+		names = append(names, p)
+	}
+	return strings.Join(names, ", ")
+}
+
 // mismatchCheck is the max-mismatch-rate line of the thresholds list.
 func (r *Report) mismatchCheck() (line string, ok bool) {
 	c := r.Compare
@@ -145,6 +193,8 @@ func (r *Report) mismatchCheck() (line string, ok bool) {
 	}
 	if c.Baseline.Compared == 0 {
 		observed = "nothing compared"
+	} else if n := len(c.NotCompared); n > 0 {
+		observed += fmt.Sprintf(", and %s never compared", plural(int64(n), "endpoint"))
 	}
 	return fmt.Sprintf("- %s `mismatch_rate<=%s` (max-mismatch-rate): %s\n", mark, verdict.FormatPercent(c.MaxMismatchRate), observed), true
 }
@@ -189,8 +239,8 @@ func (r *Report) writeReplay(b *strings.Builder) {
 	if rp.Capped {
 		endpoints += ", and `other` for the rest"
 	}
-	fmt.Fprintf(b, ". Its paths are grouped into %s for the per-endpoint figures. Recorded credentials and cookies were not sent.\n\n", endpoints)
-	b.WriteString("| not replayed | recorded requests |\n|---|---|\n")
+	fmt.Fprintf(b, ". Its paths are grouped into %s for the per-endpoint figures. %s\n\n", endpoints, credentialsText(rp.Headers))
+	b.WriteString("| not replayed (first pass over the file) | recorded requests |\n|---|---|\n")
 	methods := make([]string, 0, len(rp.Skipped))
 	for m := range rp.Skipped {
 		methods = append(methods, m)
@@ -216,6 +266,31 @@ func (r *Report) writeReplay(b *strings.Builder) {
 	endDetails(b)
 }
 
+// credentialsText says which recorded credentials were sent.
+func credentialsText(headers []string) string {
+	var sent []string
+	for _, h := range headers {
+		if redact.Secret(h) {
+			sent = append(sent, "`"+code(h)+"`")
+		}
+	}
+	if len(sent) == 0 {
+		return "Recorded credentials and cookies were not sent."
+	}
+	return fmt.Sprintf("Recorded %s headers were sent as recorded (replay-headers), their values never shown; other credentials and cookies were not sent.", strings.Join(sent, ", "))
+}
+
+// comparedText names what is compared: the status, the headers chosen
+// and the body.
+func comparedText(headers []string) string {
+	parts := []string{"Status"}
+	for _, h := range headers {
+		parts = append(parts, "`"+code(h)+"`")
+	}
+	parts = append(parts, "the body")
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
 // writeCompare writes what the comparisons found: open when mismatches
 // failed the check.
 func (r *Report) writeCompare(b *strings.Builder) {
@@ -229,10 +304,13 @@ func (r *Report) writeCompare(b *strings.Builder) {
 			summary = "Answers compared with the baseline: <b>" + strings.TrimPrefix(summary, "Answers compared with the baseline: ") + "</b>"
 		}
 		details(b, summary, r.mismatchFailed())
-		fmt.Fprintf(b, "A sample of %s of the replayed requests was also sent to %s, twice: fields that differ between the baseline's own two answers (a clock, a request id) are learnt as noise and ignored. Status, `Content-Type`, `Location` and the body are compared, JSON field by field. This traffic is not counted in the figures above.\n\n",
-			percent(c.Sample), "`"+code(c.BaselineURL)+"`")
+		fmt.Fprintf(b, "A sample of %s of each endpoint's replayed requests (its first one always) was also sent to %s, twice: fields that differ between the baseline's own two answers (a clock, a request id) are learnt as noise and ignored. %s are compared, JSON field by field. This traffic is not counted in the figures above.\n\n",
+			percent(c.Sample), "`"+code(c.BaselineURL)+"`", comparedText(c.Headers))
 		writeTally(b, s, "baseline", "staging")
 		var notes []string
+		if len(c.NotCompared) > 0 {
+			notes = append(notes, fmt.Sprintf("Replayed, but none of their answers compared with the baseline's: %s.", patternCodes(c.NotCompared, maxCompareRows)))
+		}
 		if c.BaselineFailed > 0 {
 			notes = append(notes, fmt.Sprintf("The baseline did not answer %s (the first: `%s`); those were not compared.", plural(int64(c.BaselineFailed), "sampled request"), code(sample(c.BaselineError))))
 		}
@@ -262,6 +340,15 @@ func (r *Report) writeCompare(b *strings.Builder) {
 		fmt.Fprintf(b, "Answers of the old version to a sample of the requests (%s, up to %d an endpoint) were kept and compared with the new version's answers to the same requests, as with a baseline.\n\n", plural(int64(k.Kept), "answer"), k.KeptPerEndpoint)
 		if s.Compared > 0 {
 			writeTally(b, s, or(k.Old, "old"), or(k.New, "new"))
+		}
+		if k.Inferred > 0 {
+			fmt.Fprintf(b, "%s of the new version carried no version and took the latest one staging showed; those teach no noise.\n\n", plural(int64(k.Inferred), "answer"))
+		}
+		if k.Unversioned > 0 {
+			fmt.Fprintf(b, "%s came before any answer showed a version, and were not compared.\n\n", plural(int64(k.Unversioned), "sampled answer"))
+		}
+		if len(k.NotCompared) > 0 {
+			fmt.Fprintf(b, "Replayed, but none of their answers compared across the cut-over: %s.\n\n", patternCodes(k.NotCompared, maxCompareRows))
 		}
 		endDetails(b)
 	}
@@ -319,7 +406,7 @@ func writeTally(b *strings.Builder, s *compare.Summary, baseline, candidate stri
 				fmt.Fprintf(b, "\n_%d more not listed._\n", len(s.Noise)-maxNoiseRows)
 				break
 			}
-			why := "compare-ignore"
+			why := or(n.From, "compare-ignore")
 			if n.Learnt {
 				why = "learnt: it differed between two answers to the same request"
 			}
@@ -327,6 +414,19 @@ func writeTally(b *strings.Builder, s *compare.Summary, baseline, candidate stri
 		}
 		b.WriteString("\n")
 	}
+}
+
+// patternCodes writes up to n names as code, and how many more there are.
+func patternCodes(names []string, n int) string {
+	var out []string
+	for i, name := range names {
+		if i == n {
+			out = append(out, fmt.Sprintf("and %d more", len(names)-n))
+			break
+		}
+		out = append(out, "`"+code(name)+"`")
+	}
+	return strings.Join(out, ", ")
 }
 
 func valueCell(v string) string {
@@ -400,9 +500,11 @@ type jsonBadLine struct {
 type jsonCompare struct {
 	BaselineURL     string           `json:"baseline_url"`
 	Sample          float64          `json:"sample"`
+	Headers         []string         `json:"headers"`
 	MaxMismatchRate *float64         `json:"max_mismatch_rate"` // null when not judged
 	Pass            bool             `json:"pass"`
 	Baseline        *compare.Summary `json:"baseline"` // null without a baseline
+	NotCompared     []string         `json:"not_compared"`
 	BaselineFailed  uint64           `json:"baseline_failed"`
 	BaselineError   string           `json:"baseline_error,omitempty"`
 	Unanswered      uint64           `json:"unanswered"`
@@ -411,10 +513,13 @@ type jsonCompare struct {
 }
 
 type jsonCutOver struct {
-	Old     string          `json:"old_version"`
-	New     string          `json:"new_version"`
-	Kept    int             `json:"kept_answers"`
-	Summary compare.Summary `json:"answers"`
+	Old         string          `json:"old_version"`
+	New         string          `json:"new_version"`
+	Kept        int             `json:"kept_answers"`
+	Inferred    uint64          `json:"inferred_versions"`
+	Unversioned uint64          `json:"unversioned"`
+	NotCompared []string        `json:"not_compared"`
+	Summary     compare.Summary `json:"answers"`
 }
 
 func (r *Report) jsonReplay() *jsonReplay {
@@ -438,14 +543,22 @@ func (r *Report) jsonCompare() *jsonCompare {
 	if c == nil {
 		return nil
 	}
-	out := &jsonCompare{BaselineURL: c.BaselineURL, Sample: c.Sample, Pass: !r.mismatchFailed(), Baseline: c.Baseline,
+	out := &jsonCompare{BaselineURL: c.BaselineURL, Sample: c.Sample, Headers: stringsOrEmpty(c.Headers), NotCompared: stringsOrEmpty(c.NotCompared), Pass: !r.mismatchFailed(), Baseline: c.Baseline,
 		BaselineFailed: c.BaselineFailed, BaselineError: c.BaselineError, Unanswered: c.Unanswered, Skipped: c.Skipped}
 	if c.Judged {
 		limit := c.MaxMismatchRate
 		out.MaxMismatchRate = &limit
 	}
 	if k := c.CutOver; k != nil {
-		out.CutOver = &jsonCutOver{Old: k.Old, New: k.New, Kept: k.Kept, Summary: k.Summary}
+		out.CutOver = &jsonCutOver{Old: k.Old, New: k.New, Kept: k.Kept, Inferred: k.Inferred, Unversioned: k.Unversioned, NotCompared: stringsOrEmpty(k.NotCompared), Summary: k.Summary}
 	}
 	return out
+}
+
+// stringsOrEmpty writes an empty list as [] rather than null.
+func stringsOrEmpty(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }

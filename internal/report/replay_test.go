@@ -30,11 +30,11 @@ func replayMismatch(t *testing.T) *Report {
 		interval: time.Second / 30,
 		length:   10 * time.Second,
 	}.report(t)
-	ig, err := compare.ParseIgnore("$.meta.request_id")
+	ig, err := compare.ParseIgnore("$.meta.request_id", compare.DefaultHeaders)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := compare.New(compare.WithIgnore(ig), compare.WithMasker(redact.NewMasker(stagingToken)))
+	c := compare.New(compare.WithIgnore(ig.From("compare-ignore")), compare.WithMasker(redact.NewMasker(stagingToken)))
 	var tally compare.Tally
 	answer := func(body string) compare.Answer {
 		return compare.Answer{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
@@ -71,13 +71,14 @@ func replayMismatch(t *testing.T) *Report {
 	}
 	s := tally.Summary()
 	rep.Replay = &Replay{
-		File: "logs/access.log.gz", Format: "access-log", Patterns: 3, Requests: 300, Cycles: 2,
+		File: "logs/access.log.gz", Format: "access-log", Headers: []string{"Authorization", "X-Tenant"}, Patterns: 3, Requests: 300, Cycles: 2,
 		Skipped: map[string]uint64{"POST": 24, "DELETE": 3}, Bad: 2,
 		BadSamples: []replay.BadLine{{Line: 118, Text: `10.0.0.1 - - [23/Nov/2026:12:00:09 +0000] "-" 400 0 "-" "-"`, Reason: `"-" is not a request line`}},
 	}
-	rep.Compare = &Compare{BaselineURL: "https://api.example.com", Sample: 0.2, Judged: true, MaxMismatchRate: 0, Baseline: &s, BaselineFailed: 1,
+	rep.Compare = &Compare{BaselineURL: "https://api.example.com", Sample: 0.2, Headers: compare.DefaultHeaders, Judged: true, MaxMismatchRate: 0, Baseline: &s, BaselineFailed: 1,
 		BaselineError: `Get "https://api.example.com/v1/search?q=red+bicycle": context deadline exceeded`,
-		CutOver:       &CutOver{Old: "v1", New: "v2", Kept: 8, KeptPerEndpoint: 4, Summary: cut.Summary()}}
+		CutOver: &CutOver{Old: "v1", New: "v2", Kept: 8, KeptPerEndpoint: 4, Inferred: 2, Unversioned: 3,
+			NotCompared: []string{"GET /v1/search", "GET /v1/session"}, Summary: cut.Summary()}}
 	return rep
 }
 
@@ -154,5 +155,35 @@ func TestALimitWithNothingComparedFails(t *testing.T) {
 	}
 	if r := strings.Join(rep.Reasons(), "; "); !strings.Contains(r, "the baseline did not answer 40 sampled requests") {
 		t.Errorf("reasons %q do not say why nothing was compared", r)
+	}
+}
+
+func TestAnEndpointNeverComparedFailsALimit(t *testing.T) {
+	t.Parallel()
+	rep := replayMismatch(t)
+	// Every answer compared agreed, but one endpoint's answers were never
+	// compared: the check cannot vouch for them.
+	s := compare.Summary{Compared: 40, Endpoints: []compare.Endpoint{{Pattern: "GET /v1/search", Compared: 40}}}
+	rep.Compare.Baseline = &s
+	rep.Compare.NotCompared = []string{"GET /v1/images/{id}"}
+	if rep.Verdict() != Fail {
+		t.Fatalf("verdict %s with an endpoint never compared under a limit", rep.Verdict())
+	}
+	want := "1 endpoint was replayed but none of its answers was compared with the baseline (GET /v1/images/{id}), so the check cannot vouch for it (max-mismatch-rate 0%)"
+	if r := strings.Join(rep.Reasons(), "; "); !strings.Contains(r, want) {
+		t.Errorf("reasons %q, want %q", r, want)
+	}
+	var md strings.Builder
+	if err := WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"- ✗ `mismatch_rate<=0%` (max-mismatch-rate): 0.00%, and 1 endpoint never compared", "Replayed, but none of their answers compared with the baseline's: `GET /v1/images/{id}`."} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	rep.Compare.Judged = false
+	if rep.Verdict() != Pass {
+		t.Errorf("verdict %s without a limit: %v", rep.Verdict(), rep.Reasons())
 	}
 }

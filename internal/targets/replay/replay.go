@@ -9,6 +9,8 @@ package replay
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -24,6 +26,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/zerodowntime/deploy-load-check/internal/redact"
+	"github.com/zerodowntime/deploy-load-check/internal/targets"
 )
 
 // Format is a replay file's format.
@@ -116,8 +119,9 @@ type BadLine struct {
 	Reason string
 }
 
-// Stats say what the reader has read so far. Counts include every pass
-// over the file.
+// Stats say what the reader has read so far. Requests and Cycles count
+// every pass over the file; Skipped, OtherHost, Bad and BadSamples count
+// the first pass only, since each later pass reads the same lines again.
 type Stats struct {
 	Format   Format
 	Requests uint64            // handed out
@@ -149,6 +153,9 @@ func WithMethods(methods ...string) Option {
 }
 
 // WithHeaders adds recorded headers to send again, beside DefaultHeaders.
+// A header named like a credential (Authorization, Cookie, X-Api-Key; see
+// redact.Secret) is kept when named here: naming it is asking for it.
+// Credential query parameters are still dropped (see WithCredentials).
 func WithHeaders(names ...string) Option {
 	return func(r *Reader) {
 		for _, n := range names {
@@ -193,6 +200,8 @@ type Reader struct {
 	credentials bool
 	hosts       map[string]bool
 	once        bool
+	gzipped     bool
+	source      *watched // the file's bytes, after gzip
 
 	mu      sync.Mutex
 	dec     decoder
@@ -207,6 +216,37 @@ type Reader struct {
 // hopByHop are headers the client sets itself; replaying them would
 // break the request.
 var hopByHop = []string{"Host", "Content-Length", "Connection", "Transfer-Encoding", "Keep-Alive", "Upgrade", "Te", "Trailer", "Proxy-Connection"}
+
+// replayable says why a recorded header cannot be sent again, if it
+// cannot.
+func replayable(name string) error {
+	switch {
+	case slices.Contains(hopByHop, name):
+		return fmt.Errorf("header %q cannot be replayed: the client sets it", name)
+	case name == "Accept-Encoding":
+		return fmt.Errorf("header %q cannot be replayed: the client asks for gzip itself and hands over decoded bodies, which answers are compared on", name)
+	}
+	return nil
+}
+
+// ParseHeaders reads a list of recorded header names to send again,
+// separated by commas, spaces or new lines, for WithHeaders.
+func ParseHeaders(list string) ([]string, error) {
+	var names []string
+	for _, item := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' }) {
+		if !targets.ValidHeaderName(item) {
+			return nil, fmt.Errorf("%q is not a header name; want names such as Authorization, X-Tenant", item)
+		}
+		name := http.CanonicalHeaderKey(item)
+		if err := replayable(name); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
 
 // Open reads the replay file at path, whose requests go to base (its
 // scheme and host, and its path as a prefix). It reads as far as the first
@@ -251,8 +291,8 @@ func New(file io.ReadSeeker, name string, base *url.URL, opts ...Option) (*Reade
 		return nil, fmt.Errorf("%q is not a replay format; want access-log, jsonl or har", r.format)
 	}
 	for name := range r.keep {
-		if slices.Contains(hopByHop, name) {
-			return nil, fmt.Errorf("header %q cannot be replayed: the client sets it", name)
+		if err := replayable(name); err != nil {
+			return nil, err
 		}
 	}
 	if len(r.methods) == 0 {
@@ -336,6 +376,11 @@ func (r *Reader) read(req *Request) error {
 	for {
 		e.reset()
 		err := r.dec.next(&e)
+		if r.source != nil && r.source.err != nil {
+			// The decoders may take a broken read for a broken line, or
+			// for the end: the file is what failed.
+			return r.readError(r.source.err)
+		}
 		var bad *badEntry
 		switch {
 		case err == nil:
@@ -359,9 +404,23 @@ func (r *Reader) read(req *Request) error {
 			r.stats.Cycles++
 			r.perPass = 0
 		default:
-			return fmt.Errorf("%s: %w", r.name, err)
+			return r.readError(err)
 		}
 	}
+}
+
+// readError says what broke the reading of the file; a gzip stream that
+// breaks off is a truncated file, not a bad line.
+func (r *Reader) readError(err error) error {
+	if r.gzipped {
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("%s: the gzip data ends early, so the file is truncated (%w); copy it again whole, or give the plain file", r.name, err)
+		case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, new(flate.CorruptInputError)):
+			return fmt.Errorf("%s: the gzip data is corrupt (%w); copy it again whole, or give the plain file", r.name, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", r.name, err)
 }
 
 // request maps an entry to a request, or counts why it is not sent.
@@ -385,10 +444,15 @@ func (r *Reader) request(e *entry, req *Request) bool {
 	}
 	r.parsed++
 	if host != "" && r.hosts != nil && !r.hosts[strings.ToLower(host)] {
-		r.stats.OtherHost++
+		if r.stats.Cycles == 0 {
+			r.stats.OtherHost++
+		}
 		return false
 	}
 	if !r.methods[e.method] {
+		if r.stats.Cycles > 0 {
+			return false // counted on the first pass
+		}
 		if r.stats.Skipped == nil {
 			r.stats.Skipped = map[string]uint64{}
 		}
@@ -405,13 +469,13 @@ func (r *Reader) request(e *entry, req *Request) bool {
 	return true
 }
 
-// header keeps the headers worth sending again.
+// header keeps the headers worth sending again: those named, and the
+// credentials when they are all kept.
 func (r *Reader) header(recorded http.Header) http.Header {
 	var kept http.Header
 	for name, values := range recorded {
 		canonical := http.CanonicalHeaderKey(name)
-		secret := redact.Secret(name)
-		if secret && !r.credentials || !secret && !r.keep[canonical] || len(values) == 0 {
+		if !r.keep[canonical] && !(r.credentials && redact.Secret(name)) || len(values) == 0 {
 			continue
 		}
 		if kept == nil {
@@ -497,6 +561,9 @@ func validMethod(m string) bool {
 }
 
 func (r *Reader) badLine(b *badEntry) {
+	if r.stats.Cycles > 0 {
+		return // counted and sampled on the first pass
+	}
 	r.stats.Bad++
 	if len(r.stats.BadSamples) < MaxBadSamples {
 		r.stats.BadSamples = append(r.stats.BadSamples, BadLine{Line: b.line, Text: quote(b.text), Reason: noSecrets.Inline(b.reason)})
@@ -573,14 +640,22 @@ func (r *Reader) rewind() error {
 	}
 	raw := bufio.NewReaderSize(r.file, 64<<10)
 	var in io.Reader = raw
-	if magic, _ := raw.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	magic, _ := raw.Peek(8)
+	if bytes.HasPrefix(magic, gzipMagic) {
 		z, err := gzip.NewReader(raw)
 		if err != nil {
-			return fmt.Errorf("%s: %w", r.name, err)
+			r.gzipped = true
+			return r.readError(err)
 		}
-		in = z
+		in, r.gzipped = z, true
 	}
-	buffered := bufio.NewReaderSize(in, 64<<10)
+	for _, c := range otherCompression {
+		if bytes.HasPrefix(magic, c.magic) {
+			return fmt.Errorf("%s: the file is compressed with %s, and only gzip is read; decompress it, or compress it with gzip", r.name, c.name)
+		}
+	}
+	r.source = &watched{in: in}
+	buffered := bufio.NewReaderSize(r.source, 64<<10)
 	if r.format == Detect {
 		r.format = detect(buffered)
 	}
@@ -593,6 +668,37 @@ func (r *Reader) rewind() error {
 		r.dec = &accessLogDecoder{lines: newLineReader(buffered)}
 	}
 	return nil
+}
+
+// watched remembers the first error reading failed with, other than the
+// end of the file.
+type watched struct {
+	in  io.Reader
+	err error
+}
+
+func (w *watched) Read(p []byte) (int, error) {
+	n, err := w.in.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// otherCompression are the compressed formats told by their first bytes,
+// to say so rather than read them as a log.
+var otherCompression = []struct {
+	name  string
+	magic []byte
+}{
+	{"bzip2", []byte("BZh")},
+	{"xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0}},
+	{"zstd", []byte{0x28, 0xb5, 0x2f, 0xfd}},
+	{"zip", []byte("PK\x03\x04")},
+	{"7-zip", []byte{'7', 'z', 0xbc, 0xaf, 0x27, 0x1c}},
+	{"lz4", []byte{0x04, 0x22, 0x4d, 0x18}},
 }
 
 // detect tells the format from the first bytes: HAR is a JSON object
