@@ -109,9 +109,16 @@ func (m *Masker) Header(h http.Header) http.Header {
 // strings, log lines, bodies that are not JSON.
 var pair = regexp.MustCompile(`([A-Za-z0-9_.\-]+)("?\s*[:=]\s*"?)((?:Bearer |Basic )?[^"&\s,;}]+)`)
 
-// Inline hides the values of credential-named pairs in free text, such as
-// "?api_key=abc" or `"password": "abc"`, and known secret values.
+// credentialHeader finds a credential header written as text, "Cookie:
+// a=1; b=2" or `"Authorization": "Basic ..."`, up to the end of its value:
+// every cookie of the header, not only the first, is a credential.
+var credentialHeader = regexp.MustCompile(`(?i)\b((?:set-)?cookie|(?:proxy-)?authorization)("?\s*:\s*"?)[^"\r\n]*`)
+
+// Inline hides the values of credential headers and credential-named
+// pairs in free text, such as "Cookie: a=1; b=2", "?api_key=abc" or
+// `"password": "abc"`, and known secret values.
 func (m *Masker) Inline(s string) string {
+	s = credentialHeader.ReplaceAllString(s, "${1}${2}"+Mask)
 	s = pair.ReplaceAllStringFunc(s, func(p string) string {
 		sub := pair.FindStringSubmatch(p)
 		if !Secret(sub[1]) {

@@ -58,11 +58,14 @@ func TestInlineHidesCredentialPairs(t *testing.T) {
 	t.Parallel()
 	var m *Masker
 	for in, want := range map[string]string{
-		`GET /v1/x?api_key=abc123&page=2`:                 `GET /v1/x?api_key=***&page=2`,
-		`{"user":"ann","password": "hunter2","n":1}`:      `{"user":"ann","password": "***","n":1}`,
-		`{"headers":{"Authorization":"Bearer eyJhbGci"}}`: `{"headers":{"Authorization":"***"}}`,
-		`session=xyz; theme=dark`:                         `session=***; theme=dark`,
-		`nothing secret here: id=42`:                      `nothing secret here: id=42`,
+		`GET /v1/x?api_key=abc123&page=2`:                                       `GET /v1/x?api_key=***&page=2`,
+		`{"user":"ann","password": "hunter2","n":1}`:                            `{"user":"ann","password": "***","n":1}`,
+		`{"headers":{"Authorization":"Bearer eyJhbGci"}}`:                       `{"headers":{"Authorization":"***"}}`,
+		`session=xyz; theme=dark`:                                               `session=***; theme=dark`,
+		`nothing secret here: id=42`:                                            `nothing secret here: id=42`,
+		`"GET / HTTP/1.1" 200 1 "Cookie: session=xyz; theme=dark; auth=s3cr3t"`: `"GET / HTTP/1.1" 200 1 "Cookie: ***"`,
+		`{"Cookie": "a=1; auth=s3cr3t", "n": 1}`:                                `{"Cookie": "***", "n": 1}`,
+		"Proxy-Authorization: Basic dXNlcjpwYXNz\nAccept: */*":                  "Proxy-Authorization: ***\nAccept: */*",
 	} {
 		if got := m.Inline(in); got != want {
 			t.Errorf("Inline(%q) = %q, want %q", in, got, want)
