@@ -88,7 +88,7 @@ func TestAReplayWithAMismatchMatchesGolden(t *testing.T) {
 		t.Fatalf("verdict %s, want fail", rep.Verdict())
 	}
 	reasons := strings.Join(rep.Reasons(), "\n")
-	for _, want := range []string{"13 of 60 answers compared with the baseline (21.67%) differed, above max-mismatch-rate 0%", "GET /v1/search answered differently in $.total (12 answers)"} {
+	for _, want := range []string{"13 of 60 answers compared with the baseline (21.67%) differed, above max-mismatch-rate 0.00%", "GET /v1/search answered differently in $.total (12 answers)"} {
 		if !strings.Contains(reasons, want) {
 			t.Errorf("reasons lack %q:\n%s", want, reasons)
 		}
