@@ -131,7 +131,7 @@ func TestAWrongSecretShowsAs403s(t *testing.T) {
 	if run.exit != exitBreach {
 		t.Fatalf("exit %d, want %d\n%s", run.exit, exitBreach, run.stderr)
 	}
-	summaryHas(t, run, "| forbidden (403) |", "| client error or rate limiting status |", "error_rate was 100.00%")
+	summaryHas(t, run, "| forbidden (403) |", "| forbidden (403) | 20 | `", "error_rate was 100.00%")
 }
 
 const jwtSecret = "jwt-hs256-secret-for-tests-77"

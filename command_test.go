@@ -156,7 +156,7 @@ func TestPRCheckFailsWhenAThresholdBreaks(t *testing.T) {
 	if err != nil || rate < 0.45 || rate > 0.55 {
 		t.Errorf("error-rate output = %q, want about 0.5", run.outputs["error-rate"])
 	}
-	summaryHas(t, run, "## ❌ Deploy load check — fail", "- ✗ `error_rate<10%` (thresholds): ", "| bad gateway (502) |", "| server error status |", "answered bad gateway (502)")
+	summaryHas(t, run, "## ❌ Deploy load check — fail", "- ✗ `error_rate<10%` (thresholds): ", "| bad gateway (502) |", "| bad gateway (502) | 40 | `", "answered bad gateway (502)")
 	if !strings.Contains(run.stdout, "::error title=Deploy load check%3A fail::fail: ") || !strings.Contains(run.stdout, "error_rate was ") {
 		t.Errorf("no error annotation in stdout:\n%s", run.stdout)
 	}

@@ -245,7 +245,7 @@ func TestABaselineThatAnswersOneEndpointDifferentlyFailsAndNamesIt(t *testing.T)
 	}
 	// The finding names the endpoint and the field before any section.
 	firstScreen, _, _ := strings.Cut(run.summary, "**Thresholds**")
-	for _, want := range []string{"above max-mismatch-rate 0%", "GET /v1/search answered differently in \\$.total"} {
+	for _, want := range []string{"above max-mismatch-rate 0.00%", "GET /v1/search answered differently in \\$.total"} {
 		if !strings.Contains(firstScreen, want) {
 			t.Errorf("the summary's first lines lack %q:\n%s", want, firstScreen)
 		}

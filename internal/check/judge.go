@@ -192,7 +192,7 @@ func (j *judge) inconclusive(s *stats.Summary, regression *report.Regression) st
 		check := verdict.Evaluate([]verdict.Threshold{t}, func(verdict.Threshold) verdict.Observed { return downtimeOnly(down) })[0]
 		if !check.Pass {
 			return fmt.Sprintf("staging was failing before the deploy: %s got no successful answer for %s during the head window (%s allows %s), so the check cannot vouch for the deploy either way",
-				target, down.Round(time.Millisecond), t.Source, verdict.FormatSeconds(t.Limit))
+				target, report.Span(down), t.Source, report.Span(time.Duration(t.Limit*float64(time.Second))))
 		}
 	}
 	if rate := cfg.DegradedErrorRate; rate > 0 && head.ErrorRate() > rate {

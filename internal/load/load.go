@@ -254,9 +254,22 @@ func (h Health) Problem() string {
 		problems = append(problems, fmt.Sprintf("it sent %d of the %d requests its schedule asked for", h.Sent, h.Planned))
 	}
 	if h.LagP99 > MaxLagP99 {
-		problems = append(problems, fmt.Sprintf("1%% of its requests left more than %s late (the limit is %s)", h.LagP99.Round(time.Millisecond), MaxLagP99))
+		problems = append(problems, fmt.Sprintf("1%% of its requests left more than %s late (the limit is %s)", lagText(h.LagP99), lagText(MaxLagP99)))
 	}
 	return strings.Join(problems, "; ")
+}
+
+// lagText writes a lag as the job summary writes a latency: 0.40 ms,
+// 100.0 ms, 2.00 s.
+func lagText(d time.Duration) string {
+	ms := float64(d) / float64(time.Millisecond)
+	switch {
+	case d >= time.Second:
+		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
+	case ms < 1:
+		return strconv.FormatFloat(ms, 'f', 2, 64) + " ms"
+	}
+	return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
 }
 
 // Unsent is how many scheduled requests were never sent.

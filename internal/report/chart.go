@@ -186,19 +186,8 @@ func invisible(i int) string {
 	}
 }
 
-// writeChart draws the timeline as Mermaid xychart-beta charts (inline SVG
-// and data: images are stripped from job summaries; Mermaid is rendered):
-// requests per second, with the failed ones above the successful ones,
-// and the latency of successful requests.
-func (r *Report) writeChart(b *strings.Builder) {
-	tl := r.timeline()
-	if len(tl.points) < 2 {
-		return
-	}
-	b.WriteString("### Timeline\n\n")
-	r.writeRequestChart(b, tl)
-	r.writeLatencyChart(b, tl)
-}
+// The timeline is drawn as Mermaid xychart-beta charts (inline SVG and
+// data: images are stripped from job summaries; Mermaid is rendered).
 
 // writeRequestChart draws requests per second: every request sent in red,
 // and the successful ones over it in blue, so the failed ones show as red

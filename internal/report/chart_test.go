@@ -110,8 +110,16 @@ func parseNumber(t *testing.T, s string) float64 {
 func chartOf(t *testing.T, r *Report) (string, []mermaidChart) {
 	t.Helper()
 	var b strings.Builder
-	r.writeChart(&b)
+	writeCharts(&b, r)
 	return b.String(), parseCharts(t, b.String())
+}
+
+// writeCharts writes both charts as the summary does: the requests chart
+// and the latency chart of the Latency section.
+func writeCharts(b *strings.Builder, r *Report) {
+	tl := r.timeline()
+	r.writeRequestChart(b, tl)
+	r.writeLatencyChart(b, tl)
 }
 
 // steady returns n seconds of rate requests each, all successful, with
@@ -378,7 +386,7 @@ func TestChartMatchesGolden(t *testing.T) {
 	t.Parallel()
 	var b strings.Builder
 	b.WriteString("<!-- The timeline of a 5 min deploy with a 3 s outage, as the summary draws it. -->\n\n")
-	deployRun().writeChart(&b)
+	writeCharts(&b, deployRun())
 	const golden = "testdata/chart-deploy.golden.md"
 	if *update {
 		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {

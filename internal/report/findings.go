@@ -11,21 +11,29 @@ import (
 )
 
 // Finding is one disruption as a user reads it: which endpoints got no
-// successful answer, from when to when, how, during which deploy step, and
+// successful answer, for how long, how, during which deploy step, and
 // whether they recovered. Windows of several endpoints that overlap in
 // time are one finding.
 type Finding struct {
-	Targets    []string // the endpoints, in the order of the targets
-	All        bool     // every endpoint (and there is more than one)
+	Targets []string // the endpoints, in the order of the targets
+	All     bool     // every endpoint (and there is more than one)
+	// Start and End are those of the finding's longest window, one
+	// endpoint's: its length is the finding's one figure, the one
+	// max-downtime judges and downtime-s reports. Windows of endpoints
+	// asked in turn start and end a request apart, so the span of all of
+	// them would overstate it.
 	Start, End time.Duration
 	Failures   int64
 	Classes    []stats.Class
 	Codes      []uint16
 	Open       bool     // still failing when the load stopped
-	Steps      []string // deploy steps running when it began
+	Steps      []string // deploy steps running when its longest window began
+	// first and last span every window of the finding; windows that
+	// overlap it join it.
+	first, last time.Duration
 }
 
-// Duration is how long the finding lasted.
+// Duration is how long the finding lasted: its longest window.
 func (f Finding) Duration() time.Duration { return f.End - f.Start }
 
 // findings are the disruptions of the run in time order: every endpoint's
@@ -53,9 +61,12 @@ func (r *Report) findings() []Finding {
 	var out []Finding
 	var targets map[int]bool
 	for _, w := range windows {
-		if n := len(out); n > 0 && w.Start <= out[n-1].End {
+		if n := len(out); n > 0 && w.Start <= out[n-1].last {
 			f := &out[n-1]
-			f.End = max(f.End, w.End)
+			f.last = max(f.last, w.End)
+			if w.Duration() > f.Duration() {
+				f.Start, f.End = w.Start, w.End
+			}
 			f.Failures += w.Failures
 			f.Open = f.Open || w.Open
 			f.Classes = union(f.Classes, w.Classes)
@@ -65,10 +76,13 @@ func (r *Report) findings() []Finding {
 			continue
 		}
 		targets = map[int]bool{w.target: true}
-		f := Finding{Start: w.Start, End: w.End, Failures: w.Failures, Open: w.Open,
-			Classes: slices.Clone(w.Classes), Codes: slices.Clone(w.Codes), Steps: r.Deploy.stepsAt(w.Start)}
+		f := Finding{Start: w.Start, End: w.End, first: w.Start, last: w.End, Failures: w.Failures, Open: w.Open,
+			Classes: slices.Clone(w.Classes), Codes: slices.Clone(w.Codes)}
 		r.nameTargets(&f, targets)
 		out = append(out, f)
+	}
+	for i := range out {
+		out[i].Steps = r.Deploy.stepsAt(out[i].Start)
 	}
 	return out
 }
@@ -104,11 +118,22 @@ func (r *Report) told() (told []Finding, left int) {
 	if len(all) <= maxFindings {
 		return all, 0
 	}
-	byLength := slices.Clone(all)
-	slices.SortStableFunc(byLength, func(a, b Finding) int { return cmp.Compare(b.Duration(), a.Duration()) })
-	told = byLength[:maxFindings]
-	slices.SortStableFunc(told, func(a, b Finding) int { return cmp.Compare(a.Start, b.Start) })
+	told = longestFirst(all)[:maxFindings]
+	inTimeOrder(told)
 	return told, len(all) - maxFindings
+}
+
+// longestFirst returns the findings longest first, the earlier first
+// among equals.
+func longestFirst(findings []Finding) []Finding {
+	out := slices.Clone(findings)
+	slices.SortStableFunc(out, func(a, b Finding) int { return cmp.Compare(b.Duration(), a.Duration()) })
+	return out
+}
+
+// inTimeOrder sorts findings by the start of their first window.
+func inTimeOrder(findings []Finding) {
+	slices.SortStableFunc(findings, func(a, b Finding) int { return cmp.Compare(a.first, b.first) })
 }
 
 // what names the endpoints of a finding: GET /a, GET /a and GET /b, all 3

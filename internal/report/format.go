@@ -37,7 +37,11 @@ func percent(f float64) string {
 	return strconv.FormatFloat(f*100, 'f', 2, 64) + "%"
 }
 
-// span writes a length of time: 20 ms, 3.0 s, 2m05s.
+// Span writes a length of time as the summary does, for reasons written
+// elsewhere: 20 ms, 3.0 s, 2 min 05 s.
+func Span(d time.Duration) string { return span(d) }
+
+// span writes a length of time: 20 ms, 3.0 s, 2 min 05 s.
 func span(d time.Duration) string {
 	switch {
 	case d < time.Second:
@@ -46,7 +50,32 @@ func span(d time.Duration) string {
 		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
 	}
 	d = d.Round(time.Second)
-	return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
+	return fmt.Sprintf("%d min %02d s", int(d/time.Minute), int(d%time.Minute/time.Second))
+}
+
+// spanUnit is the unit of one table column of spans: seconds when the
+// longest is a second or more, milliseconds otherwise.
+type spanUnit time.Duration
+
+func spanUnitFor(longest time.Duration) spanUnit {
+	if longest >= time.Second {
+		return spanUnit(time.Second)
+	}
+	return spanUnit(time.Millisecond)
+}
+
+func (u spanUnit) name() string { return latencyUnit(u).name() }
+
+// format writes d in the unit, without the unit's name: 3.00, 0.32, 320;
+// a span too short to show in seconds is <0.01, not a zero.
+func (u spanUnit) format(d time.Duration) string {
+	if time.Duration(u) == time.Millisecond {
+		return count(d.Round(time.Millisecond).Milliseconds())
+	}
+	if d > 0 && d < 5*time.Millisecond {
+		return "<0.01"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64)
 }
 
 // latencyUnit is the unit of one table's latencies: milliseconds, or
@@ -81,6 +110,9 @@ func (u latencyUnit) format(d time.Duration) string {
 
 // latency writes one latency with its unit, for sentences: 12.3 ms, 1.25 s.
 func latency(d time.Duration) string {
+	if d == 0 {
+		return "0 ms"
+	}
 	u := unitFor(d)
 	if d >= time.Second {
 		u = latencyUnit(time.Second)
@@ -160,16 +192,23 @@ func failureVerb(classes []stats.Class, codes []uint16) string {
 	return orList(parts)
 }
 
-// classMeaning explains a failure class in a few words, with 4xx split
-// from the rate limiting it usually is during a deploy.
-func classMeaning(c stats.Class) string {
-	switch c {
-	case stats.Class4xx:
-		return "client error or rate limiting status"
-	case stats.Class5xx:
-		return "server error status"
+// classMeaning explains a failure class in a few words; an answer's
+// class is named by its status codes, as the status table names them:
+// rate limited (429), unavailable (503).
+func classMeaning(c stats.Class, codes []stats.CodeCount) string {
+	if c != stats.Class4xx && c != stats.Class5xx {
+		return c.Meaning()
 	}
-	return c.Meaning()
+	var names []string
+	for _, code := range codes {
+		if (c == stats.Class5xx && code.Code >= 500) || (c == stats.Class4xx && code.Code >= 400 && code.Code < 500) {
+			names = append(names, statusMeaning(code.Code))
+		}
+	}
+	if len(names) == 0 {
+		return c.Meaning()
+	}
+	return orList(names)
 }
 
 // orList joins words as a reader would: a, b or c.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,29 +31,140 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Shard != nil {
 		r.writeShard(&b)
 		r.writeRequestChart(&b, r.timeline())
-		r.writeGenerator(&b)
+		r.writeGenerator(&b, r.Health.Problem() != "")
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
 	r.writeHeadline(&b)
 	r.writeFindings(&b)
 	r.writeThresholds(&b)
-	r.writeRequestChart(&b, r.timeline())
-	r.writeShards(&b)
-	r.writeRegression(&b)
-	r.writePhases(&b)
-	r.writeDisruptions(&b)
-	r.writeLatency(&b)
-	r.writeTargets(&b)
-	r.writeStatuses(&b)
-	r.writeConnections(&b)
-	r.writeGenerator(&b)
-	r.writeDeploySteps(&b)
-	r.writeVersions(&b)
-	r.writeReplay(&b)
-	r.writeCompare(&b)
+	// The section that explains the first finding comes first, open; the
+	// rest follow collapsed, so the open part fits one screen.
+	lead := r.lead()
+	r.writeSection(&b, lead, true)
+	for s := range numSections {
+		if s != lead {
+			r.writeSection(&b, s, false)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// section is one part of the summary below the thresholds, in the order
+// they are written.
+type section int
+
+const (
+	requestsSection section = iota
+	shardsSection
+	regressionSection
+	phasesSection
+	disruptionsSection
+	latencySection
+	targetsSection
+	statusesSection
+	connectionsSection
+	generatorSection
+	deployStepsSection
+	versionsSection
+	replaySection
+	compareSection
+	cutOverSection
+	numSections
+)
+
+// writeSection writes one section, open or collapsed; a section with
+// nothing to show writes nothing.
+func (r *Report) writeSection(b *strings.Builder, s section, open bool) {
+	switch s {
+	case requestsSection:
+		r.writeRequests(b, open)
+	case shardsSection:
+		r.writeShards(b, open)
+	case regressionSection:
+		r.writeRegression(b, open)
+	case phasesSection:
+		r.writePhases(b, open)
+	case disruptionsSection:
+		r.writeDisruptions(b, open)
+	case latencySection:
+		r.writeLatency(b, open)
+	case targetsSection:
+		r.writeTargets(b, open)
+	case statusesSection:
+		r.writeStatuses(b, open)
+	case connectionsSection:
+		r.writeConnections(b, open)
+	case generatorSection:
+		r.writeGenerator(b, open)
+	case deployStepsSection:
+		r.writeDeploySteps(b, open)
+	case versionsSection:
+		r.writeVersions(b, open)
+	case replaySection:
+		r.writeReplay(b, open)
+	case compareSection:
+		r.writeBaselineCompare(b, open)
+	case cutOverSection:
+		r.writeCutOverCompare(b, open)
+	}
+}
+
+// lead is the section that explains the first finding: the requests chart
+// for a disruption, errors, a deploy that failed or a check that did not
+// finish; the latency, the per-endpoint figures, the comparison with the
+// head, the shards, the load generator or the answers compared when one
+// of them is what failed first. A pass shows the requests chart.
+func (r *Report) lead() section {
+	if r.Passed() || r.Cancelled || r.Deploy.Failed() || r.Inconclusive != "" || len(r.findings()) > 0 {
+		return requestsSection
+	}
+	var first *verdict.Check
+	for i, c := range r.Checks {
+		if !c.Pass && (first == nil || c.Metric == verdict.Downtime && first.Metric != verdict.Downtime) {
+			first = &r.Checks[i]
+		}
+	}
+	switch {
+	case first != nil && !latencyMetric(first.Metric):
+		return requestsSection
+	case first != nil && (first.Target != "" || first.Group != ""):
+		return targetsSection
+	case first != nil:
+		return latencySection
+	case len(r.regressionReasons()) > 0:
+		return regressionSection
+	case len(r.shardReasons()) > 0:
+		return shardsSection
+	case r.shortfall():
+		return generatorSection
+	case r.mismatchFailed():
+		return compareSection
+	}
+	return requestsSection
+}
+
+// latencyMetric reports whether a metric is a latency.
+func latencyMetric(m verdict.Metric) bool {
+	switch m {
+	case verdict.Quantile, verdict.Mean, verdict.Median, verdict.Max, verdict.Min:
+		return true
+	}
+	return false
+}
+
+// writeRequests writes the requests chart: bare on the first screen, or
+// collapsed when something else explains the first finding.
+func (r *Report) writeRequests(b *strings.Builder, open bool) {
+	if open {
+		r.writeRequestChart(b, r.timeline())
+		return
+	}
+	s := r.Summary
+	details(b, fmt.Sprintf("Requests each second: %s sent, %s failed", count(s.Overall.Requests), count(s.Overall.Failures)), false)
+	r.writeRequestChart(b, r.timeline())
+	endDetails(b)
 }
 
 var verdictIcons = map[string]string{Pass: "✅", Fail: "❌", Inconclusive: "⚠️", Cancelled: "⏹️", Sharded: "🧩"}
@@ -115,9 +227,22 @@ func (r *Report) writeFindings(b *strings.Builder) {
 	if notes := r.deployNotes(); len(notes) > 0 {
 		fmt.Fprintf(b, "> [!NOTE]\n> %s\n\n", strings.Join(notes, "\n> "))
 	}
-	if r.shortfall() || r.Health.BuildErrors > 0 {
-		fmt.Fprintf(b, "> [!WARNING]\n> The load generator cannot vouch for these figures: %s. Give the runner more CPU or lower the rate.\n\n", escape(r.Health.Problem()))
+	if h := r.Health; r.shortfall() || h.BuildErrors > 0 {
+		fmt.Fprintf(b, "> [!WARNING]\n> The load generator cannot vouch for these figures: %s.%s\n\n", escape(h.Problem()), generatorAdvice(h))
 	}
+}
+
+// generatorAdvice says what to do about each reason the load generator
+// could not vouch for its figures.
+func generatorAdvice(h load.Health) string {
+	var advice string
+	if h.BuildErrors > 0 {
+		advice += " Fix the target or the template the error names: every request that could not be built counts as a failure."
+	}
+	if h.FellBehind() {
+		advice += " Give the runner more CPU or lower the rate."
+	}
+	return advice
 }
 
 // deployNotes are what the reader should know of how the deploy run was
@@ -188,25 +313,41 @@ func details(b *strings.Builder, summary string, open bool) {
 
 func endDetails(b *strings.Builder) { b.WriteString("</details>\n\n") }
 
-func (r *Report) writePhases(b *strings.Builder) {
+func (r *Report) writePhases(b *strings.Builder, open bool) {
 	phases := r.Summary.Phases
 	if len(phases) == 0 {
 		return
 	}
-	var slowest time.Duration
+	var slowest, longest time.Duration
 	for _, p := range phases {
-		slowest = max(slowest, p.Latency().P99)
+		slowest = max(slowest, p.SucceededLatency().P99)
+		longest = max(longest, p.Downtime)
 	}
-	u := unitFor(slowest)
-	details(b, "Phases: "+phaseNames(phases), false)
-	fmt.Fprintf(b, "| phase | from | to | requests | failed | error rate | p50 (%[1]s) | p95 (%[1]s) | p99 (%[1]s) | longest downtime |\n|---|---|---|---|---|---|---|---|---|---|\n", u.name())
+	u, d := unitFor(slowest), spanUnitFor(longest)
+	details(b, "Phases: "+phaseNames(phases), open)
+	fmt.Fprintf(b, "%s\n\n| phase | from | to | requests | failed | error rate | p50 (%[2]s) | p95 (%[2]s) | p99 (%[2]s) | longest downtime (%[3]s) |\n|---|---|---|---|---|---|---|---|---|---|\n",
+		succeededCaption, u.name(), d.name())
 	for _, p := range phases {
-		l := p.Latency()
+		p50, p95, p99 := succeededCells(u, p.Aggregate)
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.Name, r.at(p.Start), r.at(p.End),
-			count(p.Requests), count(p.Failures), percent(p.ErrorRate()), u.format(l.P50), u.format(l.P95), u.format(l.P99), span(p.Downtime))
+			count(p.Requests), count(p.Failures), percent(p.ErrorRate()), p50, p95, p99, d.format(p.Downtime))
 	}
 	b.WriteString("\n")
 	endDetails(b)
+}
+
+// succeededCaption says what the latency columns of the phases and the
+// endpoints count.
+const succeededCaption = "_Latency columns: successful requests only (k6's `expected_response:true`), — where none succeeded._"
+
+// succeededCells writes the p50, p95 and p99 of an aggregate's successful
+// requests in the table's unit, — when none succeeded.
+func succeededCells(u latencyUnit, a *stats.Aggregate) (p50, p95, p99 string) {
+	if a.Successes() == 0 {
+		return "—", "—", "—"
+	}
+	l := a.SucceededLatency()
+	return u.format(l.P50), u.format(l.P95), u.format(l.P99)
 }
 
 func phaseNames(phases []stats.PhaseSummary) string {
@@ -217,13 +358,11 @@ func phaseNames(phases []stats.PhaseSummary) string {
 	return strings.Join(names, ", ")
 }
 
-func (r *Report) writeDisruptions(b *strings.Builder) {
+func (r *Report) writeDisruptions(b *strings.Builder, open bool) {
 	all := r.findings()
 	if len(all) == 0 {
 		return
 	}
-	details(b, fmt.Sprintf("Disruptions (%d)", len(all)), false)
-	b.WriteString("| endpoints | from | to | lasted | failed requests | how | deploy step | recovered |\n|---|---|---|---|---|---|---|---|\n")
 	rows := all
 	if len(rows) > maxWindowRows {
 		rows = rows[:0:0]
@@ -237,14 +376,21 @@ func (r *Report) writeDisruptions(b *strings.Builder) {
 				rows = append(rows, f)
 			}
 		}
-		sortFindings(rows)
+		inTimeOrder(rows)
 	}
+	var longest time.Duration
+	for _, f := range rows {
+		longest = max(longest, f.Duration())
+	}
+	d := spanUnitFor(longest)
+	details(b, fmt.Sprintf("Disruptions (%d)", len(all)), open)
+	fmt.Fprintf(b, "From and to are those of the longest window of one endpoint in each disruption, the span max-downtime judges.\n\n| endpoints | from | to | lasted (%s) | failed requests | how | deploy step | recovered |\n|---|---|---|---|---|---|---|---|\n", d.name())
 	for _, f := range rows {
 		recovered := "yes"
 		if f.Open {
 			recovered = "**no**"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", escape(r.what(f)), r.at(f.Start), r.at(f.End), span(f.Duration()),
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", escape(r.what(f)), r.at(f.Start), r.at(f.End), d.format(f.Duration()),
 			count(f.Failures), escape(failureVerb(f.Classes, f.Codes)), escape(or(strings.Join(f.Steps, ", "), "—")), recovered)
 	}
 	if len(rows) < len(all) {
@@ -262,40 +408,35 @@ func (r *Report) writeDisruptions(b *strings.Builder) {
 }
 
 func containsFinding(list []Finding, f Finding) bool {
-	for _, g := range list {
-		if g.Start == f.Start && g.End == f.End {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(list, func(g Finding) bool { return g.first == f.first && g.last == f.last })
 }
 
-func sortFindings(list []Finding) {
-	for i := 1; i < len(list); i++ {
-		for j := i; j > 0 && list[j].Start < list[j-1].Start; j-- {
-			list[j], list[j-1] = list[j-1], list[j]
-		}
-	}
-}
-
-func (r *Report) writeLatency(b *strings.Builder) {
+func (r *Report) writeLatency(b *strings.Builder, open bool) {
 	l := r.Summary.Overall.Latency()
-	details(b, fmt.Sprintf("Latency: p95 %s, p99 %s", latency(l.P95), latency(l.P99)), false)
+	title := fmt.Sprintf("Latency: p95 %s, p99 %s", latency(l.P95), latency(l.P99))
+	if r.latencyFailed() {
+		title = fmt.Sprintf("Latency: <b>p95 %s, p99 %s</b>", latency(l.P95), latency(l.P99))
+	}
+	details(b, title, open)
 	r.writeLatencyChart(b, r.timeline())
 	u := unitFor(l.Max)
-	fmt.Fprintf(b, "All requests, failed ones included, in %[1]s:\n\n| p50 | p90 | p95 | p99 | max | mean |\n|---|---|---|---|---|---|\n", u.name())
+	fmt.Fprintf(b, "All requests, failed ones included, as the thresholds judge them, in %[1]s:\n\n| p50 | p90 | p95 | p99 | max | mean |\n|---|---|---|---|---|---|\n", u.name())
 	fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n\n", u.format(l.P50), u.format(l.P90), u.format(l.P95), u.format(l.P99), u.format(l.Max), u.format(l.Mean))
 	endDetails(b)
 }
 
-func (r *Report) writeTargets(b *strings.Builder) {
+// latencyFailed reports whether a latency threshold failed.
+func (r *Report) latencyFailed() bool {
+	return slices.ContainsFunc(r.Checks, func(c verdict.Check) bool { return !c.Pass && latencyMetric(c.Metric) })
+}
+
+func (r *Report) writeTargets(b *strings.Builder, open bool) {
 	s := r.Summary
 	if len(s.Targets) == 0 {
 		return
 	}
-	// Targets with thresholds of their own get a verdict column, and the
-	// section opens by itself when one of them failed.
-	judged, passed, open := map[string]bool{}, map[string]bool{}, false
+	// Targets with thresholds of their own get a verdict column.
+	judged, passed := map[string]bool{}, map[string]bool{}
 	for _, c := range r.Checks {
 		if c.Target == "" {
 			continue
@@ -304,26 +445,31 @@ func (r *Report) writeTargets(b *strings.Builder) {
 			judged[c.Target], passed[c.Target] = true, true
 		}
 		if !c.Pass {
-			passed[c.Target], open = false, true
+			passed[c.Target] = false
 		}
 	}
-	var slowest time.Duration
+	var slowest, longest time.Duration
 	for _, t := range s.Targets {
-		slowest = max(slowest, t.Latency().P99)
+		slowest = max(slowest, t.SucceededLatency().P99)
+		longest = max(longest, t.Down.Longest)
 	}
-	u := unitFor(slowest)
-	details(b, fmt.Sprintf("Per endpoint (%d)", len(s.Targets)), open)
-	header := fmt.Sprintf("| endpoint | requests | failed | error rate | p50 (%[1]s) | p95 (%[1]s) | p99 (%[1]s) | longest downtime |", u.name())
+	u, d := unitFor(slowest), spanUnitFor(longest)
+	title := fmt.Sprintf("Per endpoint (%d)", len(s.Targets))
+	if slices.ContainsFunc(s.Targets, func(t stats.TargetSummary) bool { return judged[t.Name] && !passed[t.Name] }) {
+		title = fmt.Sprintf("Per endpoint (%d): <b>a threshold of an endpoint failed</b>", len(s.Targets))
+	}
+	details(b, title, open)
+	header := fmt.Sprintf("| endpoint | requests | failed | error rate | p50 (%[1]s) | p95 (%[1]s) | p99 (%[1]s) | longest downtime (%[2]s) |", u.name(), d.name())
 	rule := "|---|---|---|---|---|---|---|---|"
 	if len(judged) > 0 {
 		header += " thresholds |"
 		rule += "---|"
 	}
-	b.WriteString(header + "\n" + rule + "\n")
+	b.WriteString(succeededCaption + "\n\n" + header + "\n" + rule + "\n")
 	for _, t := range s.Targets {
-		l := t.Latency()
+		p50, p95, p99 := succeededCells(u, t.Aggregate)
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s | %s | %s |", code(t.Name), count(t.Requests), count(t.Failures),
-			percent(t.ErrorRate()), u.format(l.P50), u.format(l.P95), u.format(l.P99), span(t.Down.Longest))
+			percent(t.ErrorRate()), p50, p95, p99, d.format(t.Down.Longest))
 		if len(judged) > 0 {
 			switch {
 			case !judged[t.Name]:
@@ -340,9 +486,9 @@ func (r *Report) writeTargets(b *strings.Builder) {
 	endDetails(b)
 }
 
-func (r *Report) writeStatuses(b *strings.Builder) {
+func (r *Report) writeStatuses(b *strings.Builder, open bool) {
 	s := r.Summary
-	details(b, fmt.Sprintf("Status codes and errors: %s failed", percent(s.Overall.ErrorRate())), false)
+	details(b, fmt.Sprintf("Status codes and errors: %s failed", percent(s.Overall.ErrorRate())), open)
 	b.WriteString("| status | requests |\n|---|---|\n")
 	for _, c := range statusOrder(s.Codes) {
 		name := statusMeaning(c.Code)
@@ -355,7 +501,7 @@ func (r *Report) writeStatuses(b *strings.Builder) {
 	if len(s.Errors) > 0 {
 		b.WriteString("| failure | requests | sample |\n|---|---|---|\n")
 		for _, e := range s.Errors {
-			fmt.Fprintf(b, "| %s | %s | `%s` |\n", classMeaning(e.Class), count(e.Count), code(sample(e.Sample)))
+			fmt.Fprintf(b, "| %s | %s | `%s` |\n", classMeaning(e.Class, s.Codes), count(e.Count), code(sample(e.Sample)))
 		}
 		b.WriteString("\n")
 	}
@@ -375,9 +521,10 @@ func statusOrder(codes []stats.CodeCount) []stats.CodeCount {
 	return append(out, none...)
 }
 
-// writeConnections compares kept-alive and fresh connections; it opens
-// when they disagree, which is what a server that drains badly looks like.
-func (r *Report) writeConnections(b *strings.Builder) {
+// writeConnections compares kept-alive and fresh connections; its title
+// says when they disagree, which is what a server that drains badly looks
+// like.
+func (r *Report) writeConnections(b *strings.Builder, open bool) {
 	modes := r.Summary.Modes
 	if len(modes) < 2 || modes[1].Requests == 0 {
 		return
@@ -386,26 +533,27 @@ func (r *Report) writeConnections(b *strings.Builder) {
 	differ := keep.Down.Longest != fresh.Down.Longest && (keep.Failures == 0) != (fresh.Failures == 0) || keep.SilentRetries > 0
 	summary := "Connections: kept-alive and fresh clients saw the same"
 	if differ {
-		summary = "Connections: kept-alive and fresh clients saw different things"
+		summary = "Connections: <b>kept-alive and fresh clients saw different things</b>"
 	}
-	details(b, summary, differ && !r.Passed())
+	d := spanUnitFor(max(keep.Down.Longest, fresh.Down.Longest))
+	details(b, summary, open)
 	b.WriteString("A deploy that drains badly shows only on new connections: clients that reuse a connection retry an idempotent request on a new one without a word when the server closed theirs. A share of the requests goes each on a new connection to see what a new client sees.\n\n")
-	b.WriteString("| connections | requests | failed | error rate | longest downtime | silent retries |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "| connections | requests | failed | error rate | longest downtime (%s) | silent retries |\n|---|---|---|---|---|---|\n", d.name())
 	for _, m := range modes {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", m.Name, count(m.Requests), count(m.Failures),
-			percent(m.ErrorRate()), span(m.Down.Longest), count(m.SilentRetries))
+			percent(m.ErrorRate()), d.format(m.Down.Longest), count(m.SilentRetries))
 	}
 	b.WriteString("\n")
 	endDetails(b)
 }
 
-func (r *Report) writeGenerator(b *strings.Builder) {
+func (r *Report) writeGenerator(b *strings.Builder, open bool) {
 	h := r.Health
 	if problem := h.Problem(); problem != "" {
-		details(b, "Load generator: <b>could not vouch for the figures</b>", true)
+		details(b, "Load generator: <b>could not vouch for the figures</b>", open)
 		fmt.Fprintf(b, "%s.\n\n", escape(problem))
 	} else {
-		details(b, "Load generator: kept its schedule", false)
+		details(b, "Load generator: kept its schedule", open)
 	}
 	fmt.Fprintf(b, "It sent %s of the %s requests its schedule asked for (%s held, %s achieved against %s asked); send lag p50 %s, p99 %s, max %s; %s left over %s late. It vouches for its figures when it holds %s of its schedule with a send lag p99 under %s.\n\n",
 		count(int64(h.Sent)), count(int64(h.Planned)), percent(h.Held()), perSecond(h.AchievedRate()), rateText(h.Rate),
@@ -414,12 +562,12 @@ func (r *Report) writeGenerator(b *strings.Builder) {
 	endDetails(b)
 }
 
-func (r *Report) writeDeploySteps(b *strings.Builder) {
+func (r *Report) writeDeploySteps(b *strings.Builder, open bool) {
 	d := r.Deploy
 	if d == nil || len(d.Steps) == 0 {
 		return
 	}
-	details(b, fmt.Sprintf("Deploy run: %s on the load's timeline", plural(int64(len(d.Steps)), "step")), false)
+	details(b, fmt.Sprintf("Deploy run: %s on the load's timeline", plural(int64(len(d.Steps)), "step")), open)
 	b.WriteString("| job | step | from | to | conclusion | failed requests |\n|---|---|---|---|---|---|\n")
 	for i, st := range d.Steps {
 		if i == maxStepRows {
@@ -453,7 +601,7 @@ func (r *Report) failuresBetween(start, end time.Duration) int64 {
 	return n
 }
 
-func (r *Report) writeVersions(b *strings.Builder) {
+func (r *Report) writeVersions(b *strings.Builder, open bool) {
 	s := r.Summary
 	if len(s.Versions) == 0 {
 		return
@@ -467,7 +615,7 @@ func (r *Report) writeVersions(b *strings.Builder) {
 		}
 		summary = fmt.Sprintf("Versions: %s first answered at %s, %s last at %s; %s", code(next.Name), r.at(next.First), code(old.Name), r.at(old.Last), overlap)
 	}
-	details(b, summary, false)
+	details(b, summary, open)
 	b.WriteString("| version | first answer | last answer | answers | failed |\n|---|---|---|---|---|\n")
 	for _, v := range s.Versions {
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", code(v.Name), r.at(v.First), r.at(v.Last), count(v.Requests), count(v.Failures))

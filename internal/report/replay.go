@@ -115,7 +115,7 @@ func (r *Report) mismatchFailed() bool {
 func (r *Report) mismatchReason() string {
 	c := r.Compare
 	s := c.Baseline
-	limit := "max-mismatch-rate " + verdict.FormatPercent(c.MaxMismatchRate)
+	limit := "max-mismatch-rate " + percent(c.MaxMismatchRate)
 	if s.Compared == 0 {
 		why := "no sampled request got answers from both staging and the baseline"
 		if c.BaselineFailed > 0 {
@@ -215,7 +215,7 @@ const (
 )
 
 // writeReplay writes what the recording sent and skipped, collapsed.
-func (r *Report) writeReplay(b *strings.Builder) {
+func (r *Report) writeReplay(b *strings.Builder, open bool) {
 	rp := r.Replay
 	if rp == nil {
 		return
@@ -225,7 +225,7 @@ func (r *Report) writeReplay(b *strings.Builder) {
 		pace = "at " + speedText(rp.Speed) + " the recorded pace"
 	}
 	// The summary line is HTML, where Markdown is not read.
-	details(b, fmt.Sprintf("Replay: %s from <code>%s</code>, %s skipped", plural(int64(rp.Requests), "request"), html.EscapeString(rp.File), count(int64(rp.SkippedTotal()+rp.OtherHost+rp.Bad))), false)
+	details(b, fmt.Sprintf("Replay: %s from <code>%s</code>, %s skipped", plural(int64(rp.Requests), "request"), html.EscapeString(rp.File), count(int64(rp.SkippedTotal()+rp.OtherHost+rp.Bad))), open)
 	fmt.Fprintf(b, "The recording (%s) was sent %s", escape(rp.Format), pace)
 	switch rp.Cycles {
 	case 0:
@@ -291,67 +291,73 @@ func comparedText(headers []string) string {
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
-// writeCompare writes what the comparisons found: open when mismatches
-// failed the check.
-func (r *Report) writeCompare(b *strings.Builder) {
+// writeBaselineCompare writes what comparing staging's answers with the
+// baseline's found.
+func (r *Report) writeBaselineCompare(b *strings.Builder, open bool) {
 	c := r.Compare
-	if c == nil {
+	if c == nil || c.Baseline == nil {
 		return
 	}
-	if s := c.Baseline; s != nil {
-		summary := fmt.Sprintf("Answers compared with the baseline: %s of %s differed (%s)", count(int64(s.Mismatched)), count(int64(s.Compared)), percent(s.MismatchRate))
-		if r.mismatchFailed() {
-			summary = "Answers compared with the baseline: <b>" + strings.TrimPrefix(summary, "Answers compared with the baseline: ") + "</b>"
-		}
-		details(b, summary, r.mismatchFailed())
-		fmt.Fprintf(b, "A sample of %s of each endpoint's replayed requests (its first one always) was also sent to %s, twice: fields that differ between the baseline's own two answers (a clock, a request id) are learnt as noise and ignored. %s are compared, JSON field by field. This traffic is not counted in the figures above.\n\n",
-			percent(c.Sample), "`"+code(c.BaselineURL)+"`", comparedText(c.Headers))
-		writeTally(b, s, "baseline", "staging")
-		var notes []string
-		if len(c.NotCompared) > 0 {
-			notes = append(notes, fmt.Sprintf("Replayed, but none of their answers compared with the baseline's: %s.", patternCodes(c.NotCompared, maxCompareRows)))
-		}
-		if c.BaselineFailed > 0 {
-			notes = append(notes, fmt.Sprintf("The baseline did not answer %s (the first: `%s`); those were not compared.", plural(int64(c.BaselineFailed), "sampled request"), code(sample(c.BaselineError))))
-		}
-		if c.Unanswered > 0 {
-			notes = append(notes, fmt.Sprintf("Staging did not answer %s; the load's figures count those.", plural(int64(c.Unanswered), "sampled request")))
-		}
-		if c.Skipped > 0 {
-			notes = append(notes, fmt.Sprintf("%s were not compared: the comparisons could not keep up, or the run ended first.", plural(int64(c.Skipped), "sampled answer")))
-		}
-		for _, n := range notes {
-			b.WriteString(n + "\n\n")
-		}
-		endDetails(b)
+	s := c.Baseline
+	summary := fmt.Sprintf("Answers compared with the baseline: %s of %s differed (%s)", count(int64(s.Mismatched)), count(int64(s.Compared)), percent(s.MismatchRate))
+	if r.mismatchFailed() {
+		summary = "Answers compared with the baseline: <b>" + strings.TrimPrefix(summary, "Answers compared with the baseline: ") + "</b>"
 	}
-	if k := c.CutOver; k != nil {
-		s := &k.Summary
-		var summary string
-		switch {
-		case k.Old == "":
-			summary = "Answers across the cut-over: no version was told"
-		case k.New == "":
-			summary = fmt.Sprintf("Answers across the cut-over: only <code>%s</code> answered", html.EscapeString(k.Old))
-		default:
-			summary = fmt.Sprintf("Answers across the cut-over: %s of %s answers of <code>%s</code> differed from <code>%s</code>'s", count(int64(s.Mismatched)), count(int64(s.Compared)), html.EscapeString(k.New), html.EscapeString(k.Old))
-		}
-		details(b, summary, false)
-		fmt.Fprintf(b, "Answers of the old version to a sample of the requests (%s, up to %d an endpoint) were kept and compared with the new version's answers to the same requests, as with a baseline.\n\n", plural(int64(k.Kept), "answer"), k.KeptPerEndpoint)
-		if s.Compared > 0 {
-			writeTally(b, s, or(k.Old, "old"), or(k.New, "new"))
-		}
-		if k.Inferred > 0 {
-			fmt.Fprintf(b, "%s of the new version carried no version and took the latest one staging showed; those teach no noise.\n\n", plural(int64(k.Inferred), "answer"))
-		}
-		if k.Unversioned > 0 {
-			fmt.Fprintf(b, "%s came before any answer showed a version, and were not compared.\n\n", plural(int64(k.Unversioned), "sampled answer"))
-		}
-		if len(k.NotCompared) > 0 {
-			fmt.Fprintf(b, "Replayed, but none of their answers compared across the cut-over: %s.\n\n", patternCodes(k.NotCompared, maxCompareRows))
-		}
-		endDetails(b)
+	details(b, summary, open)
+	fmt.Fprintf(b, "A sample of %s of each endpoint's replayed requests (its first one always) was also sent to %s, twice: fields that differ between the baseline's own two answers (a clock, a request id) are learnt as noise and ignored. %s are compared, JSON field by field. This traffic is not counted in the figures above.\n\n",
+		percent(c.Sample), "`"+code(c.BaselineURL)+"`", comparedText(c.Headers))
+	writeTally(b, s, "baseline", "staging")
+	var notes []string
+	if len(c.NotCompared) > 0 {
+		notes = append(notes, fmt.Sprintf("Replayed, but none of their answers compared with the baseline's: %s.", patternCodes(c.NotCompared, maxCompareRows)))
 	}
+	if c.BaselineFailed > 0 {
+		notes = append(notes, fmt.Sprintf("The baseline did not answer %s (the first: `%s`); those were not compared.", plural(int64(c.BaselineFailed), "sampled request"), code(sample(c.BaselineError))))
+	}
+	if c.Unanswered > 0 {
+		notes = append(notes, fmt.Sprintf("Staging did not answer %s; the load's figures count those.", plural(int64(c.Unanswered), "sampled request")))
+	}
+	if c.Skipped > 0 {
+		notes = append(notes, fmt.Sprintf("%s were not compared: the comparisons could not keep up, or the run ended first.", plural(int64(c.Skipped), "sampled answer")))
+	}
+	for _, n := range notes {
+		b.WriteString(n + "\n\n")
+	}
+	endDetails(b)
+}
+
+// writeCutOverCompare writes what comparing the old version's answers
+// with the new one's found.
+func (r *Report) writeCutOverCompare(b *strings.Builder, open bool) {
+	if r.Compare == nil || r.Compare.CutOver == nil {
+		return
+	}
+	k := r.Compare.CutOver
+	s := &k.Summary
+	var summary string
+	switch {
+	case k.Old == "":
+		summary = "Answers across the cut-over: no version was told"
+	case k.New == "":
+		summary = fmt.Sprintf("Answers across the cut-over: only <code>%s</code> answered", html.EscapeString(k.Old))
+	default:
+		summary = fmt.Sprintf("Answers across the cut-over: %s of %s answers of <code>%s</code> differed from <code>%s</code>'s", count(int64(s.Mismatched)), count(int64(s.Compared)), html.EscapeString(k.New), html.EscapeString(k.Old))
+	}
+	details(b, summary, open)
+	fmt.Fprintf(b, "Answers of the old version to a sample of the requests (%s, up to %d an endpoint) were kept and compared with the new version's answers to the same requests, as with a baseline.\n\n", plural(int64(k.Kept), "answer"), k.KeptPerEndpoint)
+	if s.Compared > 0 {
+		writeTally(b, s, or(k.Old, "old"), or(k.New, "new"))
+	}
+	if k.Inferred > 0 {
+		fmt.Fprintf(b, "%s of the new version carried no version and took the latest one staging showed; those teach no noise.\n\n", plural(int64(k.Inferred), "answer"))
+	}
+	if k.Unversioned > 0 {
+		fmt.Fprintf(b, "%s came before any answer showed a version, and were not compared.\n\n", plural(int64(k.Unversioned), "sampled answer"))
+	}
+	if len(k.NotCompared) > 0 {
+		fmt.Fprintf(b, "Replayed, but none of their answers compared across the cut-over: %s.\n\n", patternCodes(k.NotCompared, maxCompareRows))
+	}
+	endDetails(b)
 }
 
 // writeTally writes the comparisons by endpoint and field, one pair of
@@ -394,13 +400,18 @@ func writeTally(b *strings.Builder, s *compare.Summary, baseline, candidate stri
 	if rows > 0 {
 		b.WriteString("\n")
 	}
+	// The sample pair and the noise ignored are long: collapsed within,
+	// so the tables that explain the mismatch fit the first screen.
 	if first != nil {
-		fmt.Fprintf(b, "One pair of answers to `%s` that differed in `%s` (trimmed, credentials masked):\n\n", code(firstEndpoint), code(first.Field))
+		details(b, fmt.Sprintf("One pair of answers to <code>%s</code> that differed in <code>%s</code>", html.EscapeString(firstEndpoint), html.EscapeString(first.Field)), false)
+		b.WriteString("Trimmed, credentials masked.\n\n")
 		writeSampleAnswer(b, baseline, first.Sample.Baseline)
 		writeSampleAnswer(b, candidate, first.Sample.Candidate)
+		endDetails(b)
 	}
 	if len(s.Noise) > 0 {
-		b.WriteString("Differences ignored:\n\n| endpoint | field | why | answers |\n|---|---|---|---|\n")
+		details(b, fmt.Sprintf("Differences ignored (%d)", len(s.Noise)), false)
+		b.WriteString("| endpoint | field | why | answers |\n|---|---|---|---|\n")
 		for i, n := range s.Noise {
 			if i == maxNoiseRows {
 				fmt.Fprintf(b, "\n_%d more not listed._\n", len(s.Noise)-maxNoiseRows)
@@ -413,6 +424,7 @@ func writeTally(b *strings.Builder, s *compare.Summary, baseline, candidate stri
 			fmt.Fprintf(b, "| `%s` | `%s` | %s | %s |\n", code(n.Pattern), code(n.Rule), why, count(int64(n.Ignored)))
 		}
 		b.WriteString("\n")
+		endDetails(b)
 	}
 }
 

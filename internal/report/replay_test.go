@@ -89,7 +89,7 @@ func TestAReplayWithAMismatchMatchesGolden(t *testing.T) {
 		t.Fatalf("verdict %s, want fail", rep.Verdict())
 	}
 	reasons := strings.Join(rep.Reasons(), "\n")
-	for _, want := range []string{"13 of 60 answers compared with the baseline (21.67%) differed, above max-mismatch-rate 0%", "GET /v1/search answered differently in $.total (12 answers)"} {
+	for _, want := range []string{"13 of 60 answers compared with the baseline (21.67%) differed, above max-mismatch-rate 0.00%", "GET /v1/search answered differently in $.total (12 answers)"} {
 		if !strings.Contains(reasons, want) {
 			t.Errorf("reasons lack %q:\n%s", want, reasons)
 		}
@@ -169,7 +169,7 @@ func TestAnEndpointNeverComparedFailsALimit(t *testing.T) {
 	if rep.Verdict() != Fail {
 		t.Fatalf("verdict %s with an endpoint never compared under a limit", rep.Verdict())
 	}
-	want := "1 endpoint was replayed but none of its answers was compared with the baseline (GET /v1/images/{id}), so the check cannot vouch for it (max-mismatch-rate 0%)"
+	want := "1 endpoint was replayed but none of its answers was compared with the baseline (GET /v1/images/{id}), so the check cannot vouch for it (max-mismatch-rate 0.00%)"
 	if r := strings.Join(rep.Reasons(), "; "); !strings.Contains(r, want) {
 		t.Errorf("reasons %q, want %q", r, want)
 	}

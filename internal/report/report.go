@@ -191,18 +191,105 @@ func (r *Report) Reasons() []string {
 }
 
 // checkReason says why a check failed: for downtime, what went down, when
-// and for how long.
+// and for how long; for latency, when it was worst and which deploy step
+// ran then.
 func (r *Report) checkReason(c verdict.Check) string {
-	limit := fmt.Sprintf("the limit is %s%s (%s)", c.Op, c.Format(c.Limit), c.Source)
+	limit := fmt.Sprintf("the limit is %s%s (%s)", c.Op, r.value(c, c.Limit), c.Source)
 	if c.Metric == verdict.Downtime {
 		if f, ok := r.worstFinding(c.Target); ok {
 			return r.sentence(f) + "; " + limit
 		}
 	}
 	if c.Window > 0 && !math.IsNaN(c.Observed) {
-		return fmt.Sprintf("%s was %s in the worst %s window, from %s; %s", checkName(c), r.value(c, c.Observed), span(c.Window), r.at(c.WindowStart), limit)
+		return fmt.Sprintf("%s was %s in the worst %s window, from %s%s; %s", checkName(c), r.value(c, c.Observed), span(c.Window), r.at(c.WindowStart),
+			r.during(c.WindowStart, c.WindowStart+c.Window), limit)
+	}
+	if from, to, over, ok := r.slowestSeconds(c); ok {
+		when := "worst"
+		if over {
+			when = "over the limit"
+		}
+		return fmt.Sprintf("%s was %s, %s from %s to %s%s; %s", checkName(c), r.value(c, c.Observed), when, r.at(from), r.at(to), r.during(from, to), limit)
 	}
 	return fmt.Sprintf("%s was %s; %s", checkName(c), r.value(c, c.Observed), limit)
+}
+
+// during names the deploy steps that ran between from and to: `, during
+// step "Deploy"`.
+func (r *Report) during(from, to time.Duration) string {
+	d := r.Deploy
+	if d == nil {
+		return ""
+	}
+	var steps []string
+	for _, st := range d.Steps {
+		if st.Start < to && (st.End == 0 || st.End > from) {
+			steps = append(steps, st.Name)
+		}
+	}
+	if len(steps) == 0 {
+		return ""
+	}
+	if len(steps) == 1 {
+		return fmt.Sprintf(", during step %q", steps[0])
+	}
+	return fmt.Sprintf(", during steps %q", strings.Join(steps, `", "`))
+}
+
+// slowestSeconds finds, for a latency check of the whole API that failed
+// by being too slow, when its successful requests were slowest, second by
+// second: by their p99, or their p50 for a check of the median or the
+// mean. It returns the slowest second, or, when that second was over the
+// limit itself, the run of seconds over the limit around it. The seconds
+// are the whole API's, so a check of one endpoint gets none.
+func (r *Report) slowestSeconds(c verdict.Check) (from, to time.Duration, over, ok bool) {
+	if c.Pass || math.IsNaN(c.Observed) || c.Target != "" || c.Group != "" || (c.Op != verdict.Less && c.Op != verdict.LessEq) {
+		return 0, 0, false, false
+	}
+	of := func(sec stats.Second) time.Duration { return sec.P99 }
+	switch c.Metric {
+	case verdict.Quantile, verdict.Max:
+		if c.Metric == verdict.Quantile && c.Percentile <= 50 {
+			of = func(sec stats.Second) time.Duration { return sec.P50 }
+		}
+	case verdict.Median, verdict.Mean:
+		of = func(sec stats.Second) time.Duration { return sec.P50 }
+	default:
+		return 0, 0, false, false
+	}
+	first, last := 0, len(r.Summary.Seconds)
+	if c.Phase != "" {
+		i := slices.IndexFunc(r.Summary.Phases, func(p stats.PhaseSummary) bool { return p.Name == c.Phase })
+		if i < 0 {
+			return 0, 0, false, false
+		}
+		p := r.Summary.Phases[i]
+		first, last = int(p.Start/time.Second), min(last, int((p.End+time.Second-1)/time.Second))
+	}
+	worst := -1
+	for i := first; i < last; i++ {
+		if v := of(r.Summary.Seconds[i]); v > 0 && (worst < 0 || v > of(r.Summary.Seconds[worst])) {
+			worst = i
+		}
+	}
+	if worst < 0 {
+		return 0, 0, false, false
+	}
+	limit := time.Duration(c.Limit * float64(time.Second))
+	isOver := func(i int) bool {
+		v := of(r.Summary.Seconds[i])
+		return v > limit || v == limit && c.Op == verdict.Less
+	}
+	start, end := worst, worst+1
+	if isOver(worst) {
+		for start > first && isOver(start-1) {
+			start--
+		}
+		for end < last && isOver(end) {
+			end++
+		}
+	}
+	return time.Duration(start) * time.Second, min(time.Duration(end)*time.Second, r.Summary.Elapsed), isOver(worst), true
 }
 
 // worstFinding returns the longest finding, of target when it is set.
@@ -220,13 +307,21 @@ func (r *Report) worstFinding(target string) (Finding, bool) {
 	return worst, found
 }
 
-// value writes an observed value of a check.
+// value writes a value of a check's metric as the summary writes any
+// other: an observed one, or its limit.
 func (r *Report) value(c verdict.Check, v float64) string {
+	if math.IsNaN(v) {
+		return "not measured"
+	}
 	switch c.Metric {
 	case verdict.ErrorRate:
 		return percent(v)
 	case verdict.Downtime:
 		return span(time.Duration(v * float64(time.Second)))
+	case verdict.Count:
+		return count(int64(math.Round(v)))
+	case verdict.RequestRate:
+		return perSecond(v)
 	}
 	return latency(time.Duration(v * float64(time.Second)))
 }
@@ -235,14 +330,21 @@ func (r *Report) value(c verdict.Check, v float64) string {
 func checkName(c verdict.Check) string { return c.Subject() }
 
 // Headline is the verdict in one sentence, for the log and the step's
-// annotation.
+// annotation: why the check did not pass, and always whether an endpoint
+// never recovered.
 func (r *Report) Headline() string {
 	if r.Shard != nil {
 		s := r.Summary
 		return fmt.Sprintf("shard %d of %d: %s, %s failed; the merge job judges the check", r.Shard.Index, r.Shard.Count,
 			plural(s.Overall.Requests, "request"), count(s.Overall.Failures))
 	}
-	if reasons := r.Reasons(); len(reasons) > 0 {
+	reasons := r.Reasons()
+	// An API that never came back is the first thing to say, whatever
+	// threshold failed, or if none did.
+	if open, ok := r.openFinding(); ok && !slices.ContainsFunc(reasons, func(reason string) bool { return strings.Contains(reason, "never recovered") }) {
+		reasons = append([]string{r.sentence(open)}, reasons...)
+	}
+	if r.Verdict() != Pass {
 		return r.Verdict() + ": " + strings.Join(reasons, "; ")
 	}
 	s := r.Summary
@@ -251,8 +353,23 @@ func (r *Report) Headline() string {
 	if d := s.Downtime(); d > 0 {
 		down = "longest downtime " + span(d) + ", within its limit"
 	}
-	return fmt.Sprintf("pass: %s, %s failed; p95 %s, p99 %s; %s", plural(s.Overall.Requests, "request"),
+	line := fmt.Sprintf("pass: %s, %s failed; p95 %s, p99 %s; %s", plural(s.Overall.Requests, "request"),
 		count(s.Overall.Failures), latency(lat.P95), latency(lat.P99), down)
+	if len(reasons) > 0 {
+		line += "; " + strings.Join(reasons, "; ")
+	}
+	return line
+}
+
+// openFinding returns the longest finding still failing when the load
+// stopped.
+func (r *Report) openFinding() (Finding, bool) {
+	for _, f := range longestFirst(r.findings()) {
+		if f.Open {
+			return f, true
+		}
+	}
+	return Finding{}, false
 }
 
 // Annotation is one workflow command the step prints: the verdict, and
@@ -268,24 +385,29 @@ type Annotation struct {
 const maxAnnotations = 10
 
 // Annotations are the verdict's annotation and one per disruption,
-// longest first when there are more than GitHub shows: an error when the
-// check failed, a warning when a disruption stayed within its limits.
+// longest first, as many as GitHub shows a step (the last of them says how
+// many more there were): an error when the check failed, a warning when a
+// disruption stayed within its limits.
 func (r *Report) Annotations() []Annotation {
 	level, disruption := "error", "error"
 	if r.Passed() || r.Shard != nil {
 		level, disruption = "notice", "warning"
 	}
 	out := []Annotation{{Level: level, Title: "Deploy load check: " + r.Verdict(), Message: r.Headline()}}
-	told, _ := r.told()
-	for _, f := range told {
+	all := longestFirst(r.findings())
+	for i, f := range all {
 		if len(out) == maxAnnotations {
 			break
 		}
-		out = append(out, Annotation{
+		a := Annotation{
 			Level:   disruption,
 			Title:   fmt.Sprintf("%s down for %s", r.what(f), span(f.Duration())),
 			Message: r.sentence(f),
-		})
+		}
+		if left := len(all) - i - 1; len(out) == maxAnnotations-1 && left > 0 {
+			a.Message += fmt.Sprintf("; and %s, not annotated: GitHub shows %d annotations a step; the job summary lists them", plural(int64(left), "shorter disruption"), maxAnnotations)
+		}
+		out = append(out, a)
 	}
 	return out
 }

@@ -3,9 +3,11 @@ package report
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -291,10 +293,10 @@ func TestVerdictsOfTheScenarios(t *testing.T) {
 		headline  string
 	}{
 		{"clean-deploy", Pass, true, "pass: 1,800 requests, 0 failed"},
-		{"outage-3s", Fail, true, `fail: 180 requests to all 3 endpoints were refused for 3.0 s, T+4.0 to T+7.0, during step "Deploy task definition"; recovered; the limit is <=0s (max-downtime)`},
+		{"outage-3s", Fail, true, `fail: 180 requests to all 3 endpoints were refused for 3.0 s, T+4.0 to T+7.0, during step "Deploy task definition"; recovered; the limit is <=0 ms (max-downtime); error_rate was 10.00%; the limit is <=1.00% (max-error-rate)`},
 		{"one-endpoint-down", Fail, true, `fail: 60 requests to GET /v1/images answered bad gateway (502) for 3.0 s, T+4.0 to T+7.0, during step "Deploy task definition"; recovered`},
 		{"api-left-broken", Fail, false, `; never recovered: still failing when the load stopped, 20.0 s after the deploy began`},
-		{"slow-deploy", Fail, true, "fail: p(99) was 700.4 ms; the limit is <300ms (thresholds)"},
+		{"slow-deploy", Fail, true, `fail: p(99) was 700.4 ms, over the limit from T+2.0 to T+8.0, during step "Deploy task definition"; the limit is <300.0 ms (thresholds)`},
 		{"pr-check", Pass, true, "pass: 500 requests, 0 failed; p95 12.0 ms, p99 12.0 ms; no endpoint went down"},
 	}
 	for _, tt := range tests {
@@ -375,7 +377,7 @@ func TestAGeneratorThatFellBehindFailsAndSaysWhy(t *testing.T) {
 	if err := WriteMarkdown(&b, rep); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"> [!WARNING]", "it sent 300 of the 500 requests", "left more than 2s late", "<details open><summary>Load generator"} {
+	for _, want := range []string{"> [!WARNING]", "it sent 300 of the 500 requests", "left more than 2.00 s late (the limit is 100.0 ms)", "<details open><summary>Load generator"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}
@@ -390,6 +392,15 @@ func TestAGeneratorThatFellBehindFailsAndSaysWhy(t *testing.T) {
 		problem := rep.Health.Problem()
 		if !strings.Contains(problem, "3 requests could not be built") || strings.Contains(problem, "late") || strings.Contains(problem, "sent") {
 			t.Errorf("problem %q, want the build failures alone", problem)
+		}
+		var b strings.Builder
+		if err := WriteMarkdown(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		warning := b.String()[strings.Index(b.String(), "> [!WARNING]"):]
+		warning = warning[:strings.Index(warning, "\n\n")]
+		if !strings.Contains(warning, "Fix the target or the template the error names") || strings.Contains(warning, "CPU") {
+			t.Errorf("the warning gives the wrong advice for requests that could not be built:\n%s", warning)
 		}
 	})
 }
@@ -416,5 +427,221 @@ func TestASummaryStaysFarBelowGitHubsCap(t *testing.T) {
 	}
 	if n := b.Len(); n > 256<<10 {
 		t.Errorf("summary is %d bytes, want under 256 KiB (GitHub's cap is 1 MiB)", n)
+	}
+}
+
+// staggered is a run of four endpoints asked in turn, 15/s each, in which
+// every endpoint is refused from 4.0 s and answers again from 4.3 s, but
+// GET /c from 4.2 s to 4.6 s: the endpoints' windows start and end on
+// different grids, and the longest does not span the others.
+func staggered() scenario {
+	return scenario{
+		targets:  []string{"GET /a", "GET /b", "GET /c", "GET /d"},
+		interval: time.Second / 60,
+		length:   10 * time.Second,
+		answer: func(target int, at time.Duration) (uint16, time.Duration, string) {
+			from, until := 4*time.Second, 4300*time.Millisecond
+			if target == 2 {
+				from, until = 4200*time.Millisecond, 4600*time.Millisecond
+			}
+			if at >= from && at < until {
+				return 0, 300 * time.Microsecond, refused
+			}
+			return ok(target, at)
+		},
+	}
+}
+
+func TestAFindingHasOneFigureTheLongestWindowOfOneEndpoint(t *testing.T) {
+	t.Parallel()
+	rep := staggered().report(t)
+	s := rep.Summary
+	longest := s.Targets[2].Down.Longest
+	if got := s.Downtime(); got != longest {
+		t.Fatalf("downtime %s, want GET /c's window %s", got, longest)
+	}
+	findings := rep.findings()
+	if len(findings) != 1 {
+		t.Fatalf("%d findings, want one: %+v", len(findings), findings)
+	}
+	f := findings[0]
+	if merged := f.last - f.first; merged < longest+100*time.Millisecond {
+		t.Fatalf("the windows span %s, the longest %s: the scenario should set them apart", merged, longest)
+	}
+	figure := span(longest)
+	window, _ := s.Targets[2].Down.LongestWindow()
+	sentence := fmt.Sprintf("requests to all 4 endpoints were refused for %s, %s to %s; recovered", figure, rep.at(window.Start), rep.at(window.End))
+	if got := rep.sentence(f); !strings.Contains(got, sentence) {
+		t.Errorf("sentence %q lacks %q", got, sentence)
+	}
+	if got := rep.Annotations()[1].Title; got != "all 4 endpoints down for "+figure {
+		t.Errorf("annotation title %q, want the figure %s", got, figure)
+	}
+	var b strings.Builder
+	if err := WriteMarkdown(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if line := "- ✗ `downtime<=0s` (max-downtime): " + figure + ", all 4 endpoints"; !strings.Contains(b.String(), line) {
+		t.Errorf("summary lacks the threshold line %q", line)
+	}
+	for _, o := range rep.Outputs() {
+		if o.Name == "downtime-s" && o.Value != secondsText(longest) {
+			t.Errorf("downtime-s %s, want %s", o.Value, secondsText(longest))
+		}
+	}
+}
+
+func TestTheHeadlineSaysWhenTheAPINeverRecovered(t *testing.T) {
+	t.Parallel()
+	const never = "never recovered: still failing when the load stopped, 20.0 s after the deploy began"
+	// max-downtime: '' judges no downtime; the 429s fail on error rate.
+	rep := scenarios["api-left-broken"].report(t)
+	rep.Checks = slices.DeleteFunc(rep.Checks, func(c verdict.Check) bool { return c.Metric == verdict.Downtime })
+	got := rep.Headline()
+	if !strings.HasPrefix(got, "fail: 1,193 requests to all 3 endpoints answered rate limited (429)") || !strings.Contains(got, never) || !strings.Contains(got, "error_rate was 66.28%") {
+		t.Errorf("headline %q, want the disruption that never recovered first, then the error rate", got)
+	}
+	if strings.Count(got, "never recovered") != 1 {
+		t.Errorf("headline %q says it more than once", got)
+	}
+
+	t.Run("even when the check passed", func(t *testing.T) {
+		rep := scenarios["api-left-broken"].report(t)
+		rep.Checks = nil
+		if got := rep.Headline(); !strings.HasPrefix(got, "pass: ") || !strings.Contains(got, never) {
+			t.Errorf("headline %q, want a pass that says the API never recovered", got)
+		}
+	})
+}
+
+// windows is a run of one endpoint at 50/s refused n times, the i-th time
+// for 100 + 20i ms, a second apart.
+func windows(n int) scenario {
+	return scenario{
+		targets:  []string{"GET /health"},
+		interval: 20 * time.Millisecond,
+		length:   time.Duration(n+2) * time.Second,
+		answer: func(target int, at time.Duration) (uint16, time.Duration, string) {
+			i := int(at / time.Second)
+			if i >= 1 && i <= n && at%time.Second < time.Duration(100+20*i)*time.Millisecond {
+				return 0, 300 * time.Microsecond, refused
+			}
+			return ok(target, at)
+		},
+	}
+}
+
+func TestEveryDisruptionGetsAnAnnotationUpToGitHubsLimit(t *testing.T) {
+	t.Parallel()
+	got := windows(7).report(t).Annotations()
+	if len(got) != 8 {
+		t.Fatalf("%d annotations, want the verdict and 7 disruptions: %+v", len(got), got)
+	}
+	for i, a := range got[1:] {
+		want := fmt.Sprintf("GET /health down for %d ms", 100+20*(7-i))
+		if a.Title != want || strings.Contains(a.Message, "not annotated") {
+			t.Errorf("annotation %d: %q (%q), want %q, longest first", i+1, a.Title, a.Message, want)
+		}
+	}
+
+	t.Run("and the last says how many more there were", func(t *testing.T) {
+		got := windows(12).report(t).Annotations()
+		if len(got) != maxAnnotations {
+			t.Fatalf("%d annotations, want %d", len(got), maxAnnotations)
+		}
+		if last := got[len(got)-1]; last.Title != "GET /health down for 180 ms" || !strings.Contains(last.Message, "; and 3 shorter disruptions, not annotated") {
+			t.Errorf("last annotation %+v, want the 9th longest and the 3 left", last)
+		}
+	})
+}
+
+func TestOnlyTheSectionThatExplainsTheFirstFindingIsOpen(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		report *Report
+		open   string // the open section's title; "" for the requests chart, bare
+	}{
+		{"an outage shows the requests", scenarios["outage-3s"].report(t), ""},
+		{"a latency limit shows the latency", scenarios["slow-deploy"].report(t), "Latency: <b>"},
+		{"an endpoint's limit shows the endpoints", func() *Report {
+			rep := scenarios["pr-check"].report(t)
+			for i := range rep.Checks {
+				if rep.Checks[i].Target != "" {
+					rep.Checks[i].Pass = false
+				}
+			}
+			return rep
+		}(), "Per endpoint (2): <b>"},
+		{"a regression shows the comparison with the head", slowerAfterDeploy(t), "Before / during / after: <b>"},
+		{"a mismatch shows the answers", replayMismatch(t), "Answers compared with the baseline: <b>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := WriteMarkdown(&b, tt.report); err != nil {
+				t.Fatal(err)
+			}
+			md := b.String()
+			if n := strings.Count(md, "<details open>"); tt.open == "" && n != 0 || tt.open != "" && n != 1 {
+				t.Fatalf("%d sections open:\n%s", n, md)
+			}
+			chart := strings.Index(md, `title "Requests per second"`)
+			firstClosed := strings.Index(md, "<details><summary>")
+			switch {
+			case tt.open == "" && (chart < 0 || chart > firstClosed):
+				t.Errorf("the requests chart is not above the collapsed sections:\n%s", md)
+			case tt.open != "" && !strings.Contains(md, "<details open><summary>"+tt.open):
+				t.Errorf("the open section is not %q:\n%s", tt.open, md)
+			case tt.open != "" && strings.Index(md, "<details open>") > firstClosed:
+				t.Errorf("the open section comes after a collapsed one:\n%s", md)
+			case tt.open != "" && chart < firstClosed:
+				t.Errorf("the requests chart is open, though %q explains the first finding:\n%s", tt.open, md)
+			}
+		})
+	}
+}
+
+func TestTablesSpeakOneVocabulary(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	if err := WriteMarkdown(&b, scenarios["api-left-broken"].report(t)); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		// 429 is rate limiting, in the errors as in the status codes.
+		"| rate limited (429) | 1,193 | `429 Too Many Requests` |",
+		// Latency of successes: nothing succeeded in the tail.
+		"| tail | T+10.0 | T+20.0 | 599 | 599 | 100.00% | — | — | — | 10.00 |",
+		// One unit a column.
+		"longest downtime (s) |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "client error") {
+		t.Error("summary files 429 as a client error")
+	}
+	// Thresholds keep the user's own words in code spans; prose writes
+	// durations with a space before the unit, never as Go does (470ms),
+	// and percentages with two decimals.
+	reports := map[string]*Report{"slower-after-deploy": slowerAfterDeploy(t), "replay-mismatch": replayMismatch(t)}
+	for name, sc := range scenarios {
+		reports[name] = sc.report(t)
+	}
+	for name, rep := range reports {
+		var b strings.Builder
+		if err := WriteMarkdown(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		prose := regexp.MustCompile("(?s)```.*?```|`[^`]*`").ReplaceAllString(b.String(), "")
+		if goDuration := regexp.MustCompile(`\d(ns|µs|ms|s|m)\b`).FindAllString(prose, -1); len(goDuration) > 0 {
+			t.Errorf("%s: summary writes durations as Go does: %q", name, goDuration)
+		}
+		if other := regexp.MustCompile(`[^.\d]\d+(\.\d|\.\d\d\d+)?%`).FindAllString(prose, -1); len(slices.DeleteFunc(other, func(p string) bool { return strings.HasSuffix(p, " 98%") || strings.HasSuffix(p, "(98%") })) > 0 {
+			t.Errorf("%s: percentages not at two decimals: %q", name, other)
+		}
 	}
 }

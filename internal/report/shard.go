@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/zerodowntime/deploy-load-check/internal/load"
@@ -78,15 +79,15 @@ func (r *Report) writeShard(b *strings.Builder) {
 }
 
 // writeShards lists the shards above the merged figures.
-func (r *Report) writeShards(b *strings.Builder) {
+func (r *Report) writeShards(b *strings.Builder, open bool) {
 	if len(r.Shards) == 0 {
 		return
 	}
-	open := false
-	for _, sh := range r.Shards {
-		open = open || !sh.Health.Reliable()
+	title := fmt.Sprintf("Shards: %d, merged", len(r.Shards))
+	if slices.ContainsFunc(r.Shards, func(sh ShardRun) bool { return !sh.Health.Reliable() }) {
+		title += ": <b>a shard's load generator could not vouch for its figures</b>"
 	}
-	details(b, fmt.Sprintf("Shards: %d, merged", len(r.Shards)), open)
+	details(b, title, open)
 	b.WriteString("| shard | rate asked | achieved | requests | failed | send lag p99 | generator |\n|---|---|---|---|---|---|---|\n")
 	for _, sh := range r.Shards {
 		state := "kept its schedule"

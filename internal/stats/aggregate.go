@@ -30,10 +30,23 @@ type Aggregate struct {
 	Requests int64
 	Failures int64
 	hist     *hdrhistogram.Histogram
+	// succeeded, when kept, is the latency of the successful requests
+	// alone (k6's expected_response:true): a table of an outage would
+	// otherwise show a refused request's microseconds as a speed-up. It is
+	// sparse, so keeping it costs little.
+	succeeded *hdrhistogram.PackedHistogram
 }
 
 func newAggregate() *Aggregate {
 	return &Aggregate{hist: newHistogram()}
+}
+
+// newAggregateOfSuccesses is an aggregate that keeps the latency of its
+// successful requests apart too: a target's, a phase's.
+func newAggregateOfSuccesses() *Aggregate {
+	a := newAggregate()
+	a.succeeded = newPacked()
+	return a
 }
 
 func (a *Aggregate) add(latency time.Duration, ok bool) {
@@ -42,6 +55,9 @@ func (a *Aggregate) add(latency time.Duration, ok bool) {
 		a.Failures++
 	}
 	recordLatency(a.hist, latency)
+	if ok && a.succeeded != nil {
+		recordPacked(a.succeeded, latency)
+	}
 }
 
 // Successes is the number of requests that succeeded.
@@ -89,6 +105,25 @@ func (a *Aggregate) Latency() Latency {
 		P99:  a.Quantile(0.99),
 		Max:  a.Max(),
 		Mean: a.Mean(),
+	}
+}
+
+// SucceededLatency returns the usual quantiles of the successful requests
+// alone; zero when none succeeded, or when the aggregate does not keep
+// them apart (only targets and phases do).
+func (a *Aggregate) SucceededLatency() Latency {
+	h := a.succeeded
+	if h == nil || h.TotalCount() == 0 {
+		return Latency{}
+	}
+	at := func(q float64) time.Duration { return time.Duration(h.ValueAtPercentile(q)) * time.Microsecond }
+	return Latency{
+		P50:  at(50),
+		P90:  at(90),
+		P95:  at(95),
+		P99:  at(99),
+		Max:  time.Duration(h.Max()) * time.Microsecond,
+		Mean: time.Duration(h.Mean() * float64(time.Microsecond)),
 	}
 }
 

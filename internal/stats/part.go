@@ -44,6 +44,9 @@ type PartAggregate struct {
 	Requests int64  `json:"requests"`
 	Failures int64  `json:"failures"`
 	Latency  string `json:"latency,omitempty"` // microseconds, V2 compressed
+	// Succeeded is the latency of the successful requests alone, for the
+	// targets and phases that keep it.
+	Succeeded string `json:"succeeded_latency,omitempty"`
 }
 
 // PartTarget is one target's share.
@@ -135,7 +138,7 @@ func encodePacked(h *hdrhistogram.PackedHistogram) string {
 }
 
 func (a *Aggregate) part() PartAggregate {
-	return PartAggregate{Requests: a.Requests, Failures: a.Failures, Latency: encode(a.hist)}
+	return PartAggregate{Requests: a.Requests, Failures: a.Failures, Latency: encode(a.hist), Succeeded: encodePacked(a.succeeded)}
 }
 
 func (w Windows) part() PartWindows {
@@ -259,7 +262,10 @@ func (m *merger) fail(err error) {
 
 // aggregate merges one aggregate of every part.
 func (m *merger) aggregate(of func(*Part) *PartAggregate) *Aggregate {
-	a := newAggregate()
+	return m.aggregateInto(newAggregate(), of)
+}
+
+func (m *merger) aggregateInto(a *Aggregate, of func(*Part) *PartAggregate) *Aggregate {
 	for _, p := range m.parts {
 		pa := of(p)
 		if pa == nil {
@@ -273,6 +279,11 @@ func (m *merger) aggregate(of func(*Part) *PartAggregate) *Aggregate {
 func (m *merger) mergeInto(a *Aggregate, pa *PartAggregate) {
 	a.Requests += pa.Requests
 	a.Failures += pa.Failures
+	if h, err := decodePacked(pa.Succeeded); err != nil {
+		m.fail(fmt.Errorf("a latency histogram does not decode: %w", err))
+	} else if h != nil && a.succeeded != nil {
+		a.succeeded.Merge(h)
+	}
 	if pa.Latency == "" {
 		return
 	}
@@ -311,7 +322,7 @@ func (m *merger) targets(elapsed time.Duration) []TargetSummary {
 			}
 			return nil
 		}
-		agg := m.aggregate(func(p *Part) *PartAggregate {
+		agg := m.aggregateInto(newAggregateOfSuccesses(), func(p *Part) *PartAggregate {
 			if t := find(p); t != nil {
 				return &t.PartAggregate
 			}
@@ -587,7 +598,7 @@ func (m *merger) phases(s *Summary) []PhaseSummary {
 			start, end := ph.Start+m.offset(p), ph.End+m.offset(p)
 			i := slices.IndexFunc(out, func(o PhaseSummary) bool { return o.Name == ph.Name })
 			if i < 0 {
-				out = append(out, PhaseSummary{Name: ph.Name, Start: start, End: end, Aggregate: newAggregate()})
+				out = append(out, PhaseSummary{Name: ph.Name, Start: start, End: end, Aggregate: newAggregateOfSuccesses()})
 				i = len(out) - 1
 			}
 			o := &out[i]

@@ -117,6 +117,9 @@ func compareMerged(t *testing.T, seed uint64, run shardedRun, whole, merged *Sum
 				t.Errorf("seed %d: %s: quantile %v is %s, merged %s", seed, what, q, w, g)
 			}
 		}
+		if w, g := want.SucceededLatency(), got.SucceededLatency(); w != g {
+			t.Errorf("seed %d: %s: latency of successes %+v, merged %+v", seed, what, w, g)
+		}
 	}
 	sameAggregate("the whole run", whole.Overall, merged.Overall)
 	for i, tw := range whole.Targets {

@@ -16,7 +16,7 @@ type phase struct {
 }
 
 func (ps *phases) start(name string, at time.Duration) {
-	*ps = append(*ps, &phase{name: name, start: at, aggregate: newAggregate()})
+	*ps = append(*ps, &phase{name: name, start: at, aggregate: newAggregateOfSuccesses()})
 }
 
 // at returns the phase in which a request sent at sent falls, or nil

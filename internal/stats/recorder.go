@@ -122,7 +122,7 @@ func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder 
 		outage:   downtime{every: len(targetNames)},
 	}
 	for range targetNames {
-		r.targets = append(r.targets, newAggregate())
+		r.targets = append(r.targets, newAggregateOfSuccesses())
 	}
 	for i := range r.modes {
 		r.modes[i].aggregate = newAggregate()

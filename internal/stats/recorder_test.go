@@ -191,6 +191,32 @@ func TestPhasesSplitByTheMomentTheyStart(t *testing.T) {
 	}
 }
 
+func TestTargetsAndPhasesKeepTheLatencyOfSuccessesApart(t *testing.T) {
+	t.Parallel()
+	r := NewRecorder(epoch, []string{"GET /"}, Options{})
+	r.StartPhase("deploy", epoch)
+	// Refusals fail in microseconds; counted, they would read as a
+	// speed-up.
+	r.Record(result(0, 0, 40*time.Millisecond, 200, ""), Hit{})
+	for i := range 200 {
+		r.Record(result(uint64(i+1), time.Duration(i+1)*time.Millisecond, 50*time.Microsecond, 0, "connect: connection refused"), Hit{})
+	}
+	s := r.Close(epoch.Add(time.Second))
+	for what, a := range map[string]*Aggregate{"target": s.Targets[0].Aggregate, "phase": s.Phases[0].Aggregate} {
+		// Histograms keep three significant figures: 40ms within 0.1%.
+		near := func(d time.Duration) bool { return d >= 40*time.Millisecond && d <= 40040*time.Microsecond }
+		if got := a.SucceededLatency(); !near(got.P50) || !near(got.P99) || !near(got.Max) {
+			t.Errorf("%s: latency of successes %+v, want 40ms throughout", what, got)
+		}
+		if got := a.Latency().P99; got >= time.Millisecond {
+			t.Errorf("%s: p99 of every request %s, want the refusals' microseconds", what, got)
+		}
+	}
+	if got := s.Overall.SucceededLatency(); got != (Latency{}) {
+		t.Errorf("the whole run keeps no latency of successes apart, yet gave %+v", got)
+	}
+}
+
 func TestOneEndpointDownIsDowntimeThoughTheAPIAnswered(t *testing.T) {
 	t.Parallel()
 	// Three endpoints in turn, 10 ms apart: each is asked every 30 ms.

@@ -3,7 +3,10 @@
 // the light and the dark theme, and fails when
 //   - a Mermaid block does not parse or draw,
 //   - the browser reports an error,
-//   - a string the manifest asks for is not visible in the first screen.
+//   - a string the manifest asks for is not visible in the first screen,
+//   - the open part of a summary (all but its collapsed sections at the
+//     end) is taller than the first screen: what does not explain the
+//     first finding must be collapsed.
 //
 // usage: node render.mjs --manifest FILE --out DIR [--copy DIR] SUMMARY.md...
 //
@@ -126,6 +129,11 @@ async function main() {
         errors.push(...await page.evaluate(drawMermaid, theme.mermaid));
         const missing = await page.evaluate(firstScreenMisses, { wants: wants.get(file), height: FIRST_SCREEN });
         for (const m of missing) errors.push(`not visible in the top ${FIRST_SCREEN} px: ${JSON.stringify(m)}`);
+        const open = await page.evaluate(openPartBottom);
+        const openNote = open > 0 ? ` (open part ${open} px)` : '';
+        if (open > FIRST_SCREEN) {
+          errors.push(`the open part is ${open} px tall, more than the first ${FIRST_SCREEN} px: collapse what does not explain the first finding`);
+        }
         const base = path.basename(file).replace(/\.golden\.md$|\.md$/, '');
         const png = path.join(values.out, `${base}-${theme.name}.png`);
         await page.screenshot({ path: png, fullPage: true });
@@ -133,9 +141,9 @@ async function main() {
         if (errors.length > 0) {
           failed++;
           problems.push(...errors.map((e) => `${label}: ${e}`));
-          console.log(`FAIL ${label} -> ${png}`);
+          console.log(`FAIL ${label} -> ${png}${openNote}`);
         } else {
-          console.log(`ok   ${label} -> ${png}`);
+          console.log(`ok   ${label} -> ${png}${openNote}`);
         }
       }
       await page.close();
@@ -172,6 +180,21 @@ async function drawMermaid(theme) {
     }
   }
   return errors;
+}
+
+// openPartBottom runs in the page: it returns the bottom, in px from the
+// top, of the last part of a summary that is not a collapsed section; 0
+// for what is not a summary (no verdict heading). Collapsed sections
+// before it count, as their titles take room.
+function openPartBottom() {
+  const article = document.querySelector('article');
+  if (!article.querySelector(':scope > h2')) return 0;
+  let bottom = 0;
+  for (const el of article.children) {
+    if (el.tagName === 'DETAILS' && !el.open) continue;
+    bottom = Math.max(bottom, Math.ceil(el.getBoundingClientRect().bottom));
+  }
+  return bottom;
 }
 
 // firstScreenMisses runs in the page: it returns the wanted strings that
