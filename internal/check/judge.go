@@ -110,10 +110,14 @@ func (j *judge) missing(s *stats.Summary) []string {
 func (j *judge) checks(s *stats.Summary) []verdict.Check {
 	return verdict.Evaluate(j.cfg.Thresholds, func(t verdict.Threshold) verdict.Observed {
 		if sel, ok := j.selection(t); ok {
-			if selected := j.selected(s, sel); selected != nil {
-				return selected
+			selected := j.selected(s, sel)
+			switch {
+			case selected == nil:
+				return nil
+			case t.Window > 0 && t.Phase != "":
+				return phaseOf(s, selected)
 			}
-			return nil
+			return selected
 		}
 		if t.Target != "" {
 			if target := s.Target(t.Target); target != nil {
@@ -123,6 +127,27 @@ func (j *judge) checks(s *stats.Summary) []verdict.Check {
 		}
 		return s
 	})
+}
+
+// phaseSeconds is a selection of one phase kept second by second, with
+// the seconds its phase covers, so that its windows lie within the phase.
+type phaseSeconds struct {
+	*stats.Selected
+	first, end int
+}
+
+func (p phaseSeconds) PhaseSeconds() (first, end int) { return p.first, p.end }
+
+// phaseOf bounds a selection's windows by its phase: from the second in
+// which the phase began to the one in which it ended.
+func phaseOf(s *stats.Summary, selected *stats.Selected) verdict.Observed {
+	for _, p := range s.Phases {
+		if p.Name == selected.Phase {
+			end := (p.End + time.Second - 1) / time.Second
+			return phaseSeconds{Selected: selected, first: int(p.Start / time.Second), end: int(end)}
+		}
+	}
+	return selected
 }
 
 // regression judges the deploy window and the tail against the head: the
@@ -263,4 +288,5 @@ var (
 	_ verdict.Counted = (*stats.TargetSummary)(nil)
 	_ verdict.Counted = (*stats.Selected)(nil)
 	_ verdict.Seconds = (*stats.Selected)(nil)
+	_ verdict.Phased  = phaseSeconds{}
 )

@@ -1,8 +1,12 @@
 package check
 
 import (
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/zerodowntime/deploy-load-check/internal/load"
 	"github.com/zerodowntime/deploy-load-check/internal/report"
@@ -90,5 +94,49 @@ func TestMaxRegressionThatCannotBeJudgedYieldsToEveryFailure(t *testing.T) {
 		if c.wantReason == "" && rep.Inconclusive != "" || !strings.Contains(rep.Inconclusive, c.wantReason) {
 			t.Errorf("%s: inconclusive %q, want %q", c.name, rep.Inconclusive, c.wantReason)
 		}
+	}
+}
+
+// A tail from T+10s to T+30s at 100 requests a second, whose first second
+// failed 2: no 10 s window of the tail failed 1%, though the window from
+// T+1s, before the tail, holds its first second alone.
+func TestAPhaseWindowIsJudgedWithinThePhase(t *testing.T) {
+	t.Parallel()
+	inputs := map[string]string{"thresholds": "error_rate{phase:tail}[10s]<1%\nerror_rate{phase:tail}[30s]<1%"}
+	for k, v := range judgeInputs {
+		inputs[k] = v
+	}
+	delete(inputs, "max-regression")
+	cfg := parse(t, inputs)
+	j := newJudge(cfg, []string{"GET /health"}, nil)
+	start := time.Unix(1_700_000_000, 0)
+	recorder := stats.NewRecorder(start, []string{"GET /health"}, stats.Options{Selections: j.selections})
+	recorder.StartPhase("head", start)
+	recorder.StartPhase("deploy", start.Add(5*time.Second))
+	recorder.StartPhase("tail", start.Add(10*time.Second))
+	var seq uint64
+	for ms := 10_000; ms < 30_000; ms += 10 {
+		code := uint16(http.StatusOK)
+		if ms < 10_020 {
+			code = http.StatusServiceUnavailable
+		}
+		recorder.Record(&vegeta.Result{Seq: seq, Code: code, Timestamp: start.Add(time.Duration(ms) * time.Millisecond), Latency: time.Millisecond}, stats.Hit{})
+		seq++
+	}
+	checks := j.checks(recorder.Close(start.Add(30 * time.Second)))
+	var windowed []verdict.Check
+	for _, c := range checks {
+		if c.Window > 0 {
+			windowed = append(windowed, c)
+		}
+	}
+	if len(windowed) != 2 {
+		t.Fatalf("judged %d windowed thresholds, want 2: %+v", len(windowed), checks)
+	}
+	if c := windowed[0]; !c.Pass || c.Observed != 0.002 || c.WindowStart != 10*time.Second || c.WindowLength != 10*time.Second {
+		t.Errorf("%s: pass %v, %v from %s over %s; want a pass, 0.2%% from 10s over 10s", c, c.Pass, c.Observed, c.WindowStart, c.WindowLength)
+	}
+	if c := windowed[1]; !c.WholeSpan() || c.WindowStart != 10*time.Second || c.WindowLength != 20*time.Second {
+		t.Errorf("%s: whole span %v, from %s over %s; want the tail as one window, from 10s over 20s", c, c.WholeSpan(), c.WindowStart, c.WindowLength)
 	}
 }
