@@ -27,8 +27,8 @@ type Spec struct {
 	Weight int       // 0 counts as 1
 	// Timeout, when set, bounds this target's requests.
 	Timeout time.Duration
-	// Group is the group a # @group annotation put the target in, for
-	// thresholds to name later; "" for none.
+	// Group is the group a # @group annotation put the target in, which
+	// thresholds limit with {group:NAME}; "" for none.
 	Group string
 	// Template says placeholders were asked for (# @template): the URL,
 	// headers and body hold {{...}} filled per request. Without it they

@@ -292,8 +292,9 @@ func FormatSeconds(s float64) string {
 //	op         = "<" | "<=" | ">" | ">=" | "==" | "===" | "!="
 //
 // An expression in a list may be quoted, as k6 writes it ('p(95)<500').
-// Scopes and windows are read into a scope; today only {target:NAME} is
-// evaluated, and the others are refused by scope.apply until they are.
+// Scopes and windows are read into a scope, which scope.apply checks
+// against the run's targets, groups and phases; a tag this check does not
+// give its requests is refused with what to write instead.
 
 // ParseLine reads one line of the thresholds input into its thresholds:
 //
