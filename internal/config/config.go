@@ -206,16 +206,11 @@ func (p *parser) mix(merging bool) targets.Mix {
 		}
 		m.Specs = specs
 	}
-	for n, line := range strings.Split(src.Get("headers"), "\n") {
-		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		h, err := targets.ParseHeader(line)
-		if err != nil {
-			p.fail("headers", fmt.Errorf("line %d: %w", n+1, err))
-		}
-		m.Headers = append(m.Headers, h)
+	headers, err := targets.ParseHeaders(src.Get("headers"))
+	if err != nil {
+		p.fail("headers", err)
 	}
+	m.Headers = headers
 	users, uerr := strconv.Atoi(src.Get("users"))
 	if uerr != nil || users < 1 || users > 1_000_000 {
 		p.fail("users", fmt.Errorf("%q is not a number of users; want a whole number from 1 to 1000000", src.Get("users")))
