@@ -764,14 +764,19 @@ func ParseRate(raw string) (vegeta.Rate, error) {
 	return vegeta.Rate{Freq: n, Per: d}, nil
 }
 
-// ParseTargets reads a targets text as the targets input is read (see
-// readTargets) and returns the load's targets.
-func ParseTargets(raw string) ([]load.Target, error) {
+// ParseTargets reads a targets text and a headers text as the targets and
+// headers inputs are read (see readTargets) and returns the load's
+// targets.
+func ParseTargets(raw, headers string) ([]load.Target, error) {
 	specs, err := readTargets(raw, "")
 	if err != nil {
 		return nil, err
 	}
-	mix := targets.Mix{Specs: specs}
+	global, herr := targets.ParseHeaders(headers)
+	if herr != nil {
+		return nil, &Error{Input: "headers", Err: herr}
+	}
+	mix := targets.Mix{Specs: specs, Headers: global}
 	return mix.Targets(), nil
 }
 
