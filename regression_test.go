@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,4 +113,30 @@ func TestASlowSpellDuringTheDeployFailsItsPhaseThresholdOnly(t *testing.T) {
 		" in the worst 2.0 s window, from T",
 		"p(99){phase:deploy} was ",
 	)
+}
+
+// An API left answering 503 after the deploy has no successful request in
+// the tail to compare latencies with: max-regression cannot judge the
+// latency, but the failures speak, and the check fails as it does without
+// max-regression.
+func TestAnAPILeftBrokenFailsMaxRegressionRatherThanInconclusive(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	github := checktest.GitHub(t, "success", func() {
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+		api.Break("/", http.StatusServiceUnavailable)
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+	}, deploytest.WithToken(testToken))
+	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
+	inputs := deployInputs(api, github, map[string]string{"rate": "60/1s", "max-regression": "20%"})
+	run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+	if run.exit != exitBreach || run.outputs["verdict"] != "fail" {
+		t.Fatalf("exit %d, verdict %q; want %d, fail\nsummary:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.summary)
+	}
+	if strings.Contains(run.summary, "cannot be judged") || strings.Contains(run.summary, "tail too short") {
+		t.Errorf("the summary blames the windows' length for an API that stopped answering:\n%s", run.summary)
+	}
+	if !strings.Contains(run.summary, "the tail fails more often than the head") {
+		t.Errorf("the summary does not say the tail failed more often than the head:\n%s", run.summary)
+	}
 }

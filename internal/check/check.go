@@ -220,7 +220,7 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	r.reportReplay(rep, compared)
 	rep.Checks = judge.checks(rep.Summary)
 	rep.Regression = judge.regression(rep.Summary)
-	rep.Inconclusive = judge.inconclusive(rep.Summary, rep.Regression)
+	rep.Inconclusive, rep.Unjudged = judge.inconclusive(rep.Summary, rep.Checks, rep.Regression)
 	if rep.Cancelled {
 		r.settleDeploy(ctx, rep.Deploy)
 	}

@@ -110,10 +110,14 @@ func (j *judge) missing(s *stats.Summary) []string {
 func (j *judge) checks(s *stats.Summary) []verdict.Check {
 	return verdict.Evaluate(j.cfg.Thresholds, func(t verdict.Threshold) verdict.Observed {
 		if sel, ok := j.selection(t); ok {
-			if selected := j.selected(s, sel); selected != nil {
-				return selected
+			selected := j.selected(s, sel)
+			switch {
+			case selected == nil:
+				return nil
+			case t.Window > 0 && t.Phase != "":
+				return phaseOf(s, selected)
 			}
-			return nil
+			return selected
 		}
 		if t.Target != "" {
 			if target := s.Target(t.Target); target != nil {
@@ -123,6 +127,27 @@ func (j *judge) checks(s *stats.Summary) []verdict.Check {
 		}
 		return s
 	})
+}
+
+// phaseSeconds is a selection of one phase kept second by second, with
+// the seconds its phase covers, so that its windows lie within the phase.
+type phaseSeconds struct {
+	*stats.Selected
+	first, end int
+}
+
+func (p phaseSeconds) PhaseSeconds() (first, end int) { return p.first, p.end }
+
+// phaseOf bounds a selection's windows by its phase: from the second in
+// which the phase began to the one in which it ended.
+func phaseOf(s *stats.Summary, selected *stats.Selected) verdict.Observed {
+	for _, p := range s.Phases {
+		if p.Name == selected.Phase {
+			end := (p.End + time.Second - 1) / time.Second
+			return phaseSeconds{Selected: selected, first: int(p.Start / time.Second), end: int(end)}
+		}
+	}
+	return selected
 }
 
 // regression judges the deploy window and the tail against the head: the
@@ -172,16 +197,19 @@ func sample(name string, s *stats.Selected) verdict.Sample {
 	return out
 }
 
-// inconclusive says why the head window cannot vouch for the old version:
-// an endpoint was down longer than the downtime limit allows, or more
-// requests failed than degraded-error-rate; or, with max-regression, the
-// head was too short to tell an allowed shift from a forbidden one.
-// Whatever the deploy did cannot be told from such a head. "" when the
-// head was healthy, or without a deploy.
-func (j *judge) inconclusive(s *stats.Summary, regression *report.Regression) string {
+// inconclusive says why the check can vouch for the deploy neither way,
+// "" when it can. Unless unjudged, the head window cannot vouch for the old
+// version: an endpoint was down longer than the downtime limit allows, or
+// more requests failed than degraded-error-rate; whatever the deploy did
+// cannot be told from such a head, and that outweighs every failure but
+// the deploy run's own. Unjudged, max-regression could not judge the
+// tail's latency, as the verdict says only when nothing failed: checks and
+// regression are the judge's own, so their failures leave the reason
+// unsaid.
+func (j *judge) inconclusive(s *stats.Summary, checks []verdict.Check, regression *report.Regression) (reason string, unjudged bool) {
 	cfg := j.cfg
 	if cfg.Deploy == nil || len(s.Phases) == 0 || s.Phases[0].Name != "head" {
-		return ""
+		return "", false
 	}
 	head := s.Phases[0]
 	target, down := headDowntime(s, head)
@@ -192,19 +220,44 @@ func (j *judge) inconclusive(s *stats.Summary, regression *report.Regression) st
 		check := verdict.Evaluate([]verdict.Threshold{t}, func(verdict.Threshold) verdict.Observed { return downtimeOnly(down) })[0]
 		if !check.Pass {
 			return fmt.Sprintf("staging was failing before the deploy: %s got no successful answer for %s during the head window (%s allows %s), so the check cannot vouch for the deploy either way",
-				target, report.Span(down), t.Source, report.Span(time.Duration(t.Limit*float64(time.Second))))
+				target, report.Span(down), t.Source, report.Span(time.Duration(t.Limit*float64(time.Second)))), false
 		}
 	}
 	if rate := cfg.DegradedErrorRate; rate > 0 && head.ErrorRate() > rate {
 		return fmt.Sprintf("staging was failing before the deploy: %d of the head window's %d requests failed (%s, above degraded-error-rate %s), so the check cannot vouch for the deploy either way",
-			head.Failures, head.Requests, verdict.FormatPercent(head.ErrorRate()), verdict.FormatPercent(rate))
+			head.Failures, head.Requests, verdict.FormatPercent(head.ErrorRate()), verdict.FormatPercent(rate)), false
 	}
-	// The deploy window mixes both versions, so its comparison may well be
-	// too wide to call; the tail's must not be, or the head was too short.
-	if regression != nil && regression.Tail.Compared && regression.Tail.Latency.Decision == verdict.Inconclusive {
-		return "max-regression cannot be judged: " + regression.Tail.Latency.Reason + "; lengthen head, or raise regression-floor"
+	if regression == nil || !verdict.Passed(checks) || regressed(regression.Deploy) || regressed(regression.Tail) {
+		return "", false
 	}
-	return ""
+	return j.unjudged(regression.Tail), true
+}
+
+// unjudged says why max-regression could not judge the tail's latency, ""
+// when it could. The deploy window mixes both versions, so its comparison
+// may well be too wide to call; the tail's must not be, or the head (or
+// the tail) was too short. A tail short of successful answers rather than
+// of time is no such case: its error rate is judged instead, and says
+// whether it failed more often than the head.
+func (j *judge) unjudged(tail report.Shift) string {
+	if !tail.Compared || tail.Latency.Decision != verdict.Inconclusive {
+		return ""
+	}
+	short := j.cfg.Regression.Lengthen(tail.Latency, tail.Errors.CandidateRequests)
+	switch {
+	case len(short) == 0:
+		return fmt.Sprintf("max-regression cannot judge the tail's latency: only %d of its %d requests succeeded (%s)",
+			tail.Latency.CandidateRequests, tail.Errors.CandidateRequests, tail.Latency.Reason)
+	case tail.Latency.BaselineRequests < j.cfg.Regression.MinRequests() || tail.Latency.CandidateRequests < j.cfg.Regression.MinRequests():
+		return fmt.Sprintf("max-regression cannot be judged: %s; lengthen %s", tail.Latency.Reason, strings.Join(short, " and "))
+	}
+	return fmt.Sprintf("max-regression cannot be judged: %s; lengthen %s, or raise regression-floor", tail.Latency.Reason, strings.Join(short, " and "))
+}
+
+// regressed reports whether a window was found slower than the head, or
+// failing more often.
+func regressed(s report.Shift) bool {
+	return s.Compared && (s.Latency.Decision == verdict.Regression || s.Errors.Decision == verdict.Regression)
 }
 
 // headDowntime finds the endpoint that was down longest within the head
@@ -235,4 +288,5 @@ var (
 	_ verdict.Counted = (*stats.TargetSummary)(nil)
 	_ verdict.Counted = (*stats.Selected)(nil)
 	_ verdict.Seconds = (*stats.Selected)(nil)
+	_ verdict.Phased  = phaseSeconds{}
 )

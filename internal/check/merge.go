@@ -60,7 +60,7 @@ func Merge(cfg *config.Config, deps Deps) (*report.Report, error) {
 	rep.Deploy = mergedDeploy(shards, summary.Start)
 	rep.Checks = judge.checks(summary)
 	rep.Regression = judge.regression(summary)
-	rep.Inconclusive = judge.inconclusive(summary, rep.Regression)
+	rep.Inconclusive, rep.Unjudged = judge.inconclusive(summary, rep.Checks, rep.Regression)
 	fmt.Fprintf(deps.Log, "merge: %d shards, %d requests\n", len(shards), summary.Overall.Requests)
 	return rep, nil
 }

@@ -206,16 +206,11 @@ func (p *parser) mix(merging bool) targets.Mix {
 		}
 		m.Specs = specs
 	}
-	for n, line := range strings.Split(src.Get("headers"), "\n") {
-		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		h, err := targets.ParseHeader(line)
-		if err != nil {
-			p.fail("headers", fmt.Errorf("line %d: %w", n+1, err))
-		}
-		m.Headers = append(m.Headers, h)
+	headers, err := targets.ParseHeaders(src.Get("headers"))
+	if err != nil {
+		p.fail("headers", err)
 	}
+	m.Headers = headers
 	users, uerr := strconv.Atoi(src.Get("users"))
 	if uerr != nil || users < 1 || users > 1_000_000 {
 		p.fail("users", fmt.Errorf("%q is not a number of users; want a whole number from 1 to 1000000", src.Get("users")))
@@ -769,14 +764,19 @@ func ParseRate(raw string) (vegeta.Rate, error) {
 	return vegeta.Rate{Freq: n, Per: d}, nil
 }
 
-// ParseTargets reads a targets text as the targets input is read (see
-// readTargets) and returns the load's targets.
-func ParseTargets(raw string) ([]load.Target, error) {
+// ParseTargets reads a targets text and a headers text as the targets and
+// headers inputs are read (see readTargets) and returns the load's
+// targets.
+func ParseTargets(raw, headers string) ([]load.Target, error) {
 	specs, err := readTargets(raw, "")
 	if err != nil {
 		return nil, err
 	}
-	mix := targets.Mix{Specs: specs}
+	global, herr := targets.ParseHeaders(headers)
+	if herr != nil {
+		return nil, &Error{Input: "headers", Err: herr}
+	}
+	mix := targets.Mix{Specs: specs, Headers: global}
 	return mix.Targets(), nil
 }
 

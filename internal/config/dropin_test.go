@@ -46,7 +46,7 @@ func TestVegetaTargetsReadAsVegetaReadsThem(t *testing.T) {
 			c := readCase(t, path)
 			dir := t.TempDir()
 			for name, data := range c.files {
-				if name != "targets" && name != "targets.json" && name != "vegeta" && name != "ours" {
+				if name != "targets" && name != "targets.json" && name != "headers" && name != "vegeta" && name != "ours" {
 					if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 						t.Fatal(err)
 					}
@@ -60,7 +60,8 @@ func TestVegetaTargetsReadAsVegetaReadsThem(t *testing.T) {
 				text = strings.TrimSuffix(text, "\n")
 			}
 			text = strings.ReplaceAll(text, "$DIR", dir)
-			theirs, ours := readAsVegeta(text, isJSON), readAsThisCheck(text)
+			headers := c.files["headers"]
+			theirs, ours := readAsVegeta(text, isJSON, headers), readAsThisCheck(text, headers)
 			theirs, ours = strings.ReplaceAll(theirs, dir, "$DIR"), strings.ReplaceAll(ours, dir, "$DIR")
 			if *update {
 				c.files["vegeta"] = theirs
@@ -95,11 +96,22 @@ func TestVegetaTargetsReadAsVegetaReadsThem(t *testing.T) {
 }
 
 // readAsVegeta reads text with vegeta's own targeters, as vegeta attack
-// does without -header and -body.
-func readAsVegeta(text string, isJSON bool) string {
-	next := vegeta.NewHTTPTargeter(strings.NewReader(text), nil, nil)
+// does with a -header flag for each line of headers (its name kept as
+// written, as vegeta's flag keeps it) and without -body.
+func readAsVegeta(text string, isJSON bool, headers string) string {
+	var header http.Header
+	for _, line := range strings.Split(headers, "\n") {
+		if name, value, ok := strings.Cut(line, ":"); ok {
+			if header == nil {
+				header = http.Header{}
+			}
+			name = strings.TrimSpace(name)
+			header[name] = append(header[name], strings.TrimSpace(value))
+		}
+	}
+	next := vegeta.NewHTTPTargeter(strings.NewReader(text), nil, header)
 	if isJSON {
-		next = vegeta.NewJSONTargeter(strings.NewReader(text), nil, nil)
+		next = vegeta.NewJSONTargeter(strings.NewReader(text), nil, header)
 	}
 	list, err := vegeta.ReadAllTargets(next)
 	if err != nil {
@@ -108,10 +120,11 @@ func readAsVegeta(text string, isJSON bool) string {
 	return encode(list)
 }
 
-// readAsThisCheck reads text as the targets input is read, and renders
-// each request as it would be sent, once for each unit of its weight.
-func readAsThisCheck(text string) string {
-	loaded, err := ParseTargets(text)
+// readAsThisCheck reads text as the targets input is read, with headers as
+// the headers input, and renders each request as it would be sent, once
+// for each unit of its weight.
+func readAsThisCheck(text, headers string) string {
+	loaded, err := ParseTargets(text, headers)
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -425,7 +438,7 @@ func FuzzTargetsAgainstVegeta(f *testing.F) {
 		if strings.Contains(text, "@") || strings.Contains(text, "{") {
 			t.Skip("bodies read the disk; placeholders and JSON are other formats")
 		}
-		theirs, ours := readAsVegeta(text, false), readAsThisCheck(text)
+		theirs, ours := readAsVegeta(text, false, ""), readAsThisCheck(text, "")
 		theirsErr, oursErr := strings.HasPrefix(theirs, "error: "), strings.HasPrefix(ours, "error: ")
 		switch {
 		case theirsErr && oursErr:

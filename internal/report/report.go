@@ -28,8 +28,14 @@ type Report struct {
 	// fail the check.
 	FailOnShortfall bool
 	// Inconclusive, when set, says why the check can vouch for the deploy
-	// neither way: staging was already failing before it.
+	// neither way. Staging was already failing before it, unless
+	// Unjudged: that outweighs every failure but the deploy run's own.
 	Inconclusive string
+	// Unjudged marks Inconclusive as a part of the check that could not be
+	// judged (max-regression on windows too short to tell an allowed shift
+	// from a forbidden one) rather than a failing staging: the verdict is
+	// inconclusive only when nothing failed.
+	Unjudged bool
 	// Regression, with max-regression, is the deploy judged against its
 	// own head.
 	Regression *Regression
@@ -122,8 +128,9 @@ const (
 )
 
 // Verdict is Pass, Fail, Inconclusive (staging was failing before the
-// deploy, so the check cannot vouch for it either way) or Cancelled. A
-// deploy run that failed fails the check whatever the head showed.
+// deploy, so the check cannot vouch for it either way; or, with nothing
+// failed, max-regression could not be judged) or Cancelled. A deploy run
+// that failed fails the check whatever the head showed.
 func (r *Report) Verdict() string {
 	switch {
 	case r.Cancelled:
@@ -132,10 +139,12 @@ func (r *Report) Verdict() string {
 		return Sharded
 	case r.Deploy.Failed():
 		return Fail
-	case r.Inconclusive != "":
+	case r.Inconclusive != "" && !r.Unjudged:
 		return Inconclusive
 	case !verdict.Passed(r.Checks) || r.shortfall() || r.mismatchFailed() || len(r.regressionReasons()) > 0 || len(r.shardReasons()) > 0:
 		return Fail
+	case r.Inconclusive != "":
+		return Inconclusive
 	}
 	return Pass
 }

@@ -27,8 +27,8 @@ type Spec struct {
 	Weight int       // 0 counts as 1
 	// Timeout, when set, bounds this target's requests.
 	Timeout time.Duration
-	// Group is the group a # @group annotation put the target in, for
-	// thresholds to name later; "" for none.
+	// Group is the group a # @group annotation put the target in, which
+	// thresholds limit with {group:NAME}; "" for none.
 	Group string
 	// Template says placeholders were asked for (# @template): the URL,
 	// headers and body hold {{...}} filled per request. Without it they
@@ -291,7 +291,7 @@ func parseTimeout(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// parseGroup reads a group name, which thresholds will name in a
+// parseGroup reads a group name, which thresholds name in a
 // {group:NAME} scope: no brackets, commas, colons or quotes.
 func parseGroup(s string) (string, error) {
 	if s == "" || strings.ContainsAny(s, "{}[],:'\"`") || strings.ContainsFunc(s, isControl) {
@@ -302,15 +302,52 @@ func parseGroup(s string) (string, error) {
 
 func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
-// ParseHeader reads "Name: value" for the headers input; the value may
-// hold placeholders.
-func ParseHeader(line string) (Header, error) {
+// ParseHeaders reads the headers input: one "Name: value" a line, sent
+// byte for byte, {{ included, as vegeta's -header flag sends it, unless a
+// "# @template" line comes before it, as before a target, to fill its
+// placeholders. Blank lines and other comments are skipped.
+func ParseHeaders(text string) ([]Header, error) {
+	var out []Header
+	templated, at := false, 0
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			continue
+		case strings.HasPrefix(line, "#"):
+			key, value, _ := strings.Cut(strings.TrimSpace(line[1:]), " ")
+			if key != "@template" {
+				continue
+			}
+			if value = strings.TrimSpace(value); value != "" {
+				return nil, fmt.Errorf("line %d: @template takes no value, not %q; it turns on the placeholders of the next header", n+1, value)
+			}
+			templated, at = true, n+1
+			continue
+		}
+		h, err := ParseHeader(line, templated)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		out = append(out, h)
+		templated = false
+	}
+	if templated {
+		return nil, fmt.Errorf("line %d: # @template turns on the placeholders of the next header, and none follows", at)
+	}
+	return out, nil
+}
+
+// ParseHeader reads "Name: value" for the headers input; templated, the
+// value's {{...}} placeholders are filled per request, and otherwise it
+// is sent as written.
+func ParseHeader(line string, templated bool) (Header, error) {
 	name, value, ok := strings.Cut(line, ":")
 	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 	if !ok || name == "" || !ValidHeaderName(name) {
 		return Header{}, fmt.Errorf("%q is not a header; want Name: value", line)
 	}
-	t, err := Parse(value, InHeader)
+	t, err := content(value, InHeader, templated)
 	if err != nil {
 		return Header{}, err
 	}

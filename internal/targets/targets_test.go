@@ -368,15 +368,11 @@ func TestDecorateAddsTheHeadersAndAuthToARequestBuiltElsewhere(t *testing.T) {
 	if (&Mix{}).Decorate() != nil {
 		t.Error("a mix without headers or auth decorates")
 	}
-	accept, err := ParseHeader("accept: application/json")
+	headers, err := ParseHeaders("accept: application/json\nX-Tenant: acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenant, err := ParseHeader("X-Tenant: acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Mix{Headers: []Header{accept, tenant}, Auth: []Auth{Bearer{Token: "t0ken"}}}
+	m := &Mix{Headers: headers, Auth: []Auth{Bearer{Token: "t0ken"}}}
 	decorate := m.Decorate()
 	replayed := vegeta.Target{Method: "GET", URL: "https://staging.example.com/v1/images/7", Header: http.Header{"Accept": {"text/html"}, "User-Agent": {"okhttp"}}}
 	if err := decorate(&replayed); err != nil {
@@ -389,5 +385,37 @@ func TestDecorateAddsTheHeadersAndAuthToARequestBuiltElsewhere(t *testing.T) {
 	bare := vegeta.Target{Method: "GET", URL: "https://staging.example.com/health"}
 	if err := decorate(&bare); err != nil || bare.Header.Get("Authorization") != "Bearer t0ken" {
 		t.Errorf("a request without headers: %v, headers %v", err, bare.Header)
+	}
+}
+
+func TestTheHeadersInputIsSentAsWrittenUnlessTemplated(t *testing.T) {
+	t.Parallel()
+	headers, err := ParseHeaders(`X-Json: {"a":{{b}}}
+# a comment
+X-Id: {{uuid}}
+
+# @template
+X-Request-Id: req-{{seq}}
+X-After: {{seq}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, h := range headers {
+		got[h.Name] = h.Value.Render(&Vars{Seq: 41})
+	}
+	want := map[string]string{"X-Json": `{"a":{{b}}}`, "X-Id": "{{uuid}}", "X-Request-Id": "req-41", "X-After": "{{seq}}"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("headers sent (-want +got):\n%s", diff)
+	}
+	for text, want := range map[string]string{
+		"# @template\nX-Bad: {{nope}}":  "line 2: ",
+		"X-A: 1\n# @template":           "line 2: # @template turns on the placeholders of the next header, and none follows",
+		"# @template yes\nX-A: {{seq}}": `line 1: @template takes no value, not "yes"`,
+		"X-A: 1\nno colon here":         `line 2: "no colon here" is not a header`,
+	} {
+		if _, err := ParseHeaders(text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseHeaders(%q) = %v, want an error with %q", text, err, want)
+		}
 	}
 }

@@ -355,20 +355,79 @@ func (b Baseline) tooFew(baseName string, baseRequests int64, candName string, c
 
 // needMore says which window is too short to bring the interval's half
 // width down to the allowed shift, and about how many requests it needs.
-// The width goes as sqrt(1/m + 1/n) for m baseline and n candidate
-// requests.
 func needMore(s LatencyShift) string {
 	m, n := float64(s.BaselineRequests), float64(s.CandidateRequests)
-	scale := math.Pow(float64(s.halfWidth())/float64(s.Allowed), 2) // > 1
-	want := (1/m + 1/n) / scale
-	if rest := want - 1/n; rest > 0 {
-		return fmt.Sprintf("%s too short: %d requests; need about %d", s.Baseline, s.BaselineRequests, saturate(math.Ceil(1/rest)))
+	want := s.wantedSpread()
+	switch baseline, candidate := s.tooWide(); {
+	case !candidate:
+		return fmt.Sprintf("%s too short: %d requests; need about %d", s.Baseline, s.BaselineRequests, saturate(math.Ceil(1/(want-1/n))))
+	case !baseline:
+		return fmt.Sprintf("%s too short: %d requests; need about %d", s.Candidate, s.CandidateRequests, saturate(math.Ceil(1/(want-1/m))))
 	}
-	if rest := want - 1/m; rest > 0 {
-		return fmt.Sprintf("%s too short: %d requests; need about %d", s.Candidate, s.CandidateRequests, saturate(math.Ceil(1/rest)))
-	}
+	scale := (1/m + 1/n) / want
 	return fmt.Sprintf("%s and %s too short: %d and %d requests; need about %d and %d",
 		s.Baseline, s.Candidate, s.BaselineRequests, s.CandidateRequests, saturate(math.Ceil(m*scale)), saturate(math.Ceil(n*scale)))
+}
+
+// wantedSpread is what 1/m + 1/n, for m baseline and n candidate
+// requests, must come down to for the interval's half width to fit the
+// allowed shift: the width goes as sqrt(1/m + 1/n).
+func (s LatencyShift) wantedSpread() float64 {
+	m, n := float64(s.BaselineRequests), float64(s.CandidateRequests)
+	return (1/m + 1/n) * math.Pow(float64(s.Allowed)/float64(s.halfWidth()), 2)
+}
+
+// tooWide says which windows must grow for the interval to fit the
+// allowed shift: the baseline alone when growing it suffices (it is the
+// window the user sets before the deploy), else the candidate alone when
+// that suffices, else both.
+func (s LatencyShift) tooWide() (baseline, candidate bool) {
+	want := s.wantedSpread()
+	switch {
+	case want > 1/float64(s.CandidateRequests):
+		return true, false
+	case want > 1/float64(s.BaselineRequests):
+		return false, true
+	}
+	return true, true
+}
+
+// Lengthen names the windows whose length kept an inconclusive latency
+// comparison from deciding: the baseline's name, the candidate's, or
+// both. It names none when the comparison decided, and none when what the
+// candidate lacked were answers rather than time: had all of its
+// candidateRequests (failures included) answered, it would have held
+// enough latencies, at least MinRequests and an interval no wider than
+// allowed. A window that stopped answering is judged by its error rate;
+// no length would help it.
+func (b Baseline) Lengthen(s LatencyShift, candidateRequests int64) []string {
+	if s.Decision != Inconclusive {
+		return nil
+	}
+	need := b.MinRequests()
+	switch {
+	case s.CandidateRequests < need && candidateRequests >= need:
+		return nil
+	case s.BaselineRequests < need && s.CandidateRequests < need:
+		return []string{s.Baseline, s.Candidate}
+	case s.BaselineRequests < need:
+		return []string{s.Baseline}
+	case s.CandidateRequests < need:
+		return []string{s.Candidate}
+	case s.Allowed <= 0 || s.halfWidth() <= s.Allowed:
+		return nil
+	}
+	m, all := float64(s.BaselineRequests), float64(max(candidateRequests, s.CandidateRequests))
+	if s.wantedSpread() >= 1/m+1/all {
+		return nil
+	}
+	switch baseline, candidate := s.tooWide(); {
+	case !candidate:
+		return []string{s.Baseline}
+	case !baseline:
+		return []string{s.Candidate}
+	}
+	return []string{s.Baseline, s.Candidate}
 }
 
 // Calibration is an A/A comparison of the baseline's two halves: what a

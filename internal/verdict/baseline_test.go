@@ -586,3 +586,40 @@ func TestAllowedShareSaturates(t *testing.T) {
 		t.Errorf("allowed share of 1e300 × 20ms = %v, want the largest duration", got)
 	}
 }
+
+func TestLengthenNamesTheWindowsTooShortAndNoneShortOfAnswers(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 10))
+	spread := func(name string, n int) Sample {
+		return Sample{Name: name, Latency: histogramOf(t, lognormal(rng, n, 400*time.Millisecond, 1.2, 0))}
+	}
+	steady := func(name string, n int) Sample {
+		return Sample{Name: name, Latency: histogramOf(t, lognormal(rng, n, 20*time.Millisecond, 0.3, 0))}
+	}
+	var b Baseline
+	for _, c := range []struct {
+		name             string
+		head, tail       Sample
+		tailRequests     int64 // failures included
+		want             []string
+		wantInconclusive bool
+	}{
+		{"a decided comparison names none", steady("head", 3000), steady("tail", 3000), 3000, nil, false},
+		{"a head under the minimum is named", steady("head", 20), steady("tail", 3000), 3000, []string{"head"}, true},
+		{"a tail under the minimum by its length is named", steady("head", 3000), steady("tail", 20), 20, []string{"tail"}, true},
+		{"both under the minimum are named", steady("head", 20), steady("tail", 20), 20, []string{"head", "tail"}, true},
+		{"a tail without a successful answer is short of answers, not of time", steady("head", 3000), Sample{Name: "tail"}, 3000, nil, true},
+		{"a tail under the minimum by its failures is short of answers", steady("head", 3000), steady("tail", 20), 40, nil, true},
+		{"a head too short to tell the allowed shift is named", spread("head", 40), spread("tail", 4000), 4000, []string{"head"}, true},
+		{"a tail too short to tell the allowed shift is named", spread("head", 4000), spread("tail", 40), 40, []string{"tail"}, true},
+		{"a tail whose failures made the interval too wide is short of answers", spread("head", 4000), spread("tail", 40), 40000, nil, true},
+	} {
+		s := b.Latency(c.head, c.tail)
+		if (s.Decision == Inconclusive) != c.wantInconclusive {
+			t.Fatalf("%s: the comparison is %v (%s); the case needs another sample", c.name, s.Decision, s.Reason)
+		}
+		if got := b.Lengthen(s, c.tailRequests); !slices.Equal(got, c.want) {
+			t.Errorf("%s: Lengthen = %q, want %q (%s)", c.name, got, c.want, s.Reason)
+		}
+	}
+}

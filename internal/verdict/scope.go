@@ -152,17 +152,46 @@ type Seconds interface {
 	SecondRequests(i int) (requests, failures int64)
 }
 
+// Phased is a Seconds of one phase of the load: its seconds are indexed
+// from the start of the load, as every Seconds', and the phase covers the
+// seconds from first up to (not including) end, the first and the last
+// of them in part. A window of a phase lies within it: none holds seconds
+// from before the phase began, empty of its requests, to pass as a full
+// window.
+type Phased interface {
+	Seconds
+	PhaseSeconds() (first, end int)
+}
+
+// span is the seconds a threshold's windows lie within: a phase's, or
+// the whole run's.
+func span(s Seconds) (first, end int) {
+	n := s.SecondCount()
+	p, ok := s.(Phased)
+	if !ok {
+		return 0, n
+	}
+	first, end = p.PhaseSeconds()
+	first = max(0, first)
+	return first, max(first, end)
+}
+
 // worstWindow judges the threshold's metric over every window of its
-// length and returns the worst value and when that window began. An
-// Observed that did not keep its seconds is not measured.
-func (t Threshold) worstWindow(o Observed) (float64, time.Duration) {
+// length within the run, or within its phase, and returns the worst value,
+// when that window began and how long it was: the window, or less when the
+// run (or the phase) was shorter and was judged as one window, all of it.
+// An Observed that did not keep its seconds is not measured.
+func (t Threshold) worstWindow(o Observed) (worst float64, start, length time.Duration) {
 	s, ok := o.(Seconds)
 	if !ok {
-		return math.NaN(), 0
+		return math.NaN(), 0, 0
 	}
+	first, end := span(s)
 	window := int(t.Window / time.Second)
+	length = time.Duration(min(window, end-first)) * time.Second
 	if t.Metric == ErrorRate {
-		return worstErrorRate(s, window)
+		worst, start = worstErrorRate(s, window, first, end)
+		return worst, start, length
 	}
 	q := 1.0
 	switch t.Metric {
@@ -172,41 +201,50 @@ func (t Threshold) worstWindow(o Observed) (float64, time.Duration) {
 		q = 0.5
 	}
 	if q <= 0 {
-		return math.NaN(), 0
+		return math.NaN(), 0, 0
 	}
 	w, err := NewWindowedQuantile(window, q)
 	if err != nil {
-		return math.NaN(), 0
+		return math.NaN(), 0, 0
 	}
-	for i := range s.SecondCount() {
-		if err := w.AddPacked(s.SecondLatency(i)); err != nil {
-			return math.NaN(), 0
+	for i := first; i < end; i++ {
+		var second *hdrhistogram.PackedHistogram
+		if i < s.SecondCount() {
+			second = s.SecondLatency(i)
+		}
+		if err := w.AddPacked(second); err != nil {
+			return math.NaN(), 0, 0
 		}
 	}
-	worst, start := w.Worst()
-	if start < 0 {
-		return math.NaN(), 0
+	worstLatency, at := w.Worst()
+	if at < 0 {
+		return math.NaN(), 0, 0
 	}
-	return worst.Seconds(), time.Duration(start) * time.Second
+	return worstLatency.Seconds(), time.Duration(first+at) * time.Second, length
 }
 
 // worstErrorRate returns the highest error rate of any window of window
-// seconds that saw requests, and when it began; a run shorter than the
-// window is one window.
-func worstErrorRate(s Seconds, window int) (float64, time.Duration) {
-	n := s.SecondCount()
+// seconds from second first up to end that saw requests, and when it
+// began; a span shorter than the window is one window.
+func worstErrorRate(s Seconds, window, first, end int) (float64, time.Duration) {
+	requestsOf := func(i int) (int64, int64) {
+		if i < s.SecondCount() {
+			return s.SecondRequests(i)
+		}
+		return 0, 0
+	}
 	var requests, failures int64
 	worst, start := math.NaN(), time.Duration(0)
-	for i := range n {
-		r, f := s.SecondRequests(i)
+	for i := first; i < end; i++ {
+		r, f := requestsOf(i)
 		requests, failures = requests+r, failures+f
-		if i >= window {
-			r, f := s.SecondRequests(i - window)
+		if i-window >= first {
+			r, f := requestsOf(i - window)
 			requests, failures = requests-r, failures-f
 		}
-		if (i >= window-1 || i == n-1) && requests > 0 {
+		if (i-first >= window-1 || i == end-1) && requests > 0 {
 			if rate := float64(failures) / float64(requests); math.IsNaN(worst) || rate > worst {
-				worst, start = rate, time.Duration(max(0, i-window+1))*time.Second
+				worst, start = rate, time.Duration(max(first, i-window+1))*time.Second
 			}
 		}
 	}

@@ -93,8 +93,17 @@ type Check struct {
 	Observed float64
 	Pass     bool
 	// WindowStart is when the worst window began, since the start of the
-	// load, for a threshold with a Window.
-	WindowStart time.Duration
+	// load, for a threshold with a Window. WindowLength is how long it
+	// was: the Window, or less when the run (or the phase the threshold
+	// names) was shorter than the Window and was judged as one window, all
+	// of it, as WholeSpan reports.
+	WindowStart, WindowLength time.Duration
+}
+
+// WholeSpan reports whether a windowed threshold's run (or phase) was
+// shorter than its window and was judged as one window, all of it.
+func (c Check) WholeSpan() bool {
+	return c.Window > 0 && c.WindowLength < c.Window && !math.IsNaN(c.Observed)
 }
 
 // Evaluate checks each threshold against what observe returns for it: the
@@ -106,7 +115,7 @@ func Evaluate(thresholds []Threshold, observe func(Threshold) Observed) []Check 
 		check := Check{Threshold: t, Observed: math.NaN()}
 		if observed := observe(t); observed != nil {
 			if t.Window > 0 {
-				check.Observed, check.WindowStart = t.worstWindow(observed)
+				check.Observed, check.WindowStart, check.WindowLength = t.worstWindow(observed)
 			} else {
 				check.Observed = t.observe(observed)
 			}
@@ -283,8 +292,9 @@ func FormatSeconds(s float64) string {
 //	op         = "<" | "<=" | ">" | ">=" | "==" | "===" | "!="
 //
 // An expression in a list may be quoted, as k6 writes it ('p(95)<500').
-// Scopes and windows are read into a scope; today only {target:NAME} is
-// evaluated, and the others are refused by scope.apply until they are.
+// Scopes and windows are read into a scope, which scope.apply checks
+// against the run's targets, groups and phases; a tag this check does not
+// give its requests is refused with what to write instead.
 
 // ParseLine reads one line of the thresholds input into its thresholds:
 //
