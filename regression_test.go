@@ -50,8 +50,9 @@ func TestANewVersion40msSlowerFailsMaxRegressionThoughEveryLimitHolds(t *testing
 	}
 }
 
-// TestGracefulReloadsRaiseNoFalseAlarm deploys ten graceful reloads with
-// only targets, a workflow and the token set: a pass means no endpoint
+// TestGracefulReloadsRaiseNoFalseAlarm deploys ten graceful reloads through
+// the built action, with only targets, a workflow and the token set (and
+// short windows): a pass means no endpoint
 // dropped a request, and none did, so each must pass. (How often
 // max-regression calls a graceful reload slower than its head is a rate,
 // measured on a quiet machine by bench/cmd/reloads: BENCHMARKS.md.)
@@ -66,17 +67,18 @@ func TestGracefulReloadsRaiseNoFalseAlarm(t *testing.T) {
 				api.Reload("v2")
 				checktest.WaitUntil(checktest.HitsAtLeast(api, 15))
 			}, deploytest.WithToken(testToken))
-			clock := checktest.Gates(checktest.HitsAtLeast(api, 40), checktest.HitsAtLeast(api, 40))
 			inputs := map[string]string{
 				"targets":                threeEndpoints(api) + "\nPOST " + api.URL + "/api/orders",
 				"rate":                   "60/1s",
+				"head":                   "1s",
+				"tail":                   "1s",
 				"workflow":               "deploy-staging.yml",
 				"repository":             deploytest.DefaultOwner + "/" + deploytest.DefaultRepo,
 				"poll-interval":          "1s",
 				"version-header":         "X-Version",
 				"fail-on-load-shortfall": "false",
 			}
-			run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
+			run := runBinary(t, nil, inputs, map[string]string{"GITHUB_API_URL": github.URL})
 			if run.exit != exitPass || run.outputs["verdict"] != "pass" || run.outputs["downtime-s"] != "0.000" {
 				t.Fatalf("exit %d, verdict %q, downtime-s %q: a false alarm on a graceful reload\nsummary:\n%s", run.exit, run.outputs["verdict"], run.outputs["downtime-s"], run.summary)
 			}
