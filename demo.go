@@ -96,8 +96,8 @@ func demoEnv(staging *demo.Staging, dir string, prCheck bool, out io.Writer) map
 		}
 		env["GITHUB_API_URL"] = staging.GitHub.URL
 		fmt.Fprintf(out, "demo: the staging API at %s answers as %s\n", api.URL, api.Version())
-		fmt.Fprintf(out, "demo: a stand-in GitHub at %s holds %s/%s; its workflow %s deploys v2 by restarting the API, nothing listening for %s, in step %q\n",
-			staging.GitHub.URL, standin.DefaultOwner, standin.DefaultRepo, demo.Workflow, demo.Blip, demo.DeployStep)
+		fmt.Fprintf(out, "demo: a stand-in GitHub at %s holds %s/%s; its workflow %s deploys v2 by restarting the API, nothing listening for %d ms, in step %q\n",
+			staging.GitHub.URL, standin.DefaultOwner, standin.DefaultRepo, demo.Workflow, demo.Blip.Milliseconds(), demo.DeployStep)
 		fmt.Fprintf(out, "demo: the check holds load for %s, dispatches the deploy, follows its run, then holds load %s more\n", inputs["head"], inputs["tail"])
 	}
 	for name, value := range inputs {

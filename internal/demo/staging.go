@@ -91,7 +91,7 @@ func (s *Staging) deploy(github *standin.Server, run standin.Run) {
 		if !s.sleepUntil(inProgress.Add(restartAt)) {
 			return
 		}
-		s.logf("staging: %s stops for the deploy; nothing listens for %s", s.API.Version(), Blip)
+		s.logf("staging: %s stops for the deploy; nothing listens for %d ms", s.API.Version(), Blip.Milliseconds())
 		conclusion := "success"
 		if err := s.API.Restart(version, Blip); err != nil {
 			s.logf("staging: %v", err)

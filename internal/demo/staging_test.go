@@ -86,7 +86,7 @@ func TestStagingDeploysTheDispatchedVersionWithABlip(t *testing.T) {
 	if err := staging.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	for _, want := range []string{"staging: v1 stops for the deploy; nothing listens for 300ms\n", "staging: v3 answers\n"} {
+	for _, want := range []string{"staging: v1 stops for the deploy; nothing listens for 300 ms\n", "staging: v3 answers\n"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, log.String())
 		}
