@@ -168,10 +168,12 @@ func (r *Report) writeRegression(b *strings.Builder, open bool) {
 		}
 	}
 	u := unitFor(slowest)
-	fmt.Fprintf(b, "Successful requests' latency and every request's error rate, each window against the head (the old version), by a one-sided Mann–Whitney U test at %s confidence with the Hodges–Lehmann shift and its interval; a regression is a significant shift larger than %s of the head's median and than %s.\n\n",
-		confidence(confidenceOf(g)), percent(g.MaxRegression), latency(g.Floor))
-	fmt.Fprintf(b, "| window | requests | error rate | p50 (%[1]s) | p95 (%[1]s) | p99 (%[1]s) | shift, %[2]s CI (%[1]s) | latency | errors |\n|---|---|---|---|---|---|---|---|---|\n",
-		u.name(), confidence(confidenceOf(g)))
+	fmt.Fprintf(b, "Successful requests' latency and every request's error rate, each window against the head (the old version), by a one-sided Mann–Whitney U test at %s confidence with the Hodges–Lehmann shift and its interval; a regression is a significant shift larger than %s of the head's median and than %s. Latencies and shifts in %s.\n\n",
+		confidence(confidenceOf(g)), percent(g.MaxRegression), latency(g.Floor), u.name())
+	// The unit is said once above, so that the table keeps to one line a
+	// row.
+	fmt.Fprintf(b, "| window | requests | error rate | p50 | p95 | p99 | shift (%s CI) | latency | errors |\n|---|---|---|---|---|---|---|---|---|\n",
+		confidence(confidenceOf(g)))
 	for i, row := range rows {
 		if i > 0 && !row.shift.Compared {
 			fmt.Fprintf(b, "| %s | — | — | — | — | — | — | not compared | — |\n", row.name)
