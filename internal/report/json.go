@@ -13,8 +13,9 @@ import (
 )
 
 // JSONVersion is the version of the JSON report's layout; it changes when
-// a field changes meaning or goes away.
-const JSONVersion = 2
+// fields come, change meaning or go away. 3 added regression and
+// window_start_s.
+const JSONVersion = 3
 
 // jsonReport is the JSON report. Times ending in _s are seconds since the
 // load started; latencies ending in _ms are milliseconds.
@@ -32,6 +33,7 @@ type jsonReport struct {
 	ErrorRate    float64          `json:"error_rate"`
 	LatencyMS    jsonLatency      `json:"latency_ms"`
 	Thresholds   []jsonThreshold  `json:"thresholds"`
+	Regression   *jsonRegression  `json:"regression"`
 	Downtime     jsonDowntime     `json:"downtime"`
 	Degraded     []jsonDegraded   `json:"degraded"`
 	Modes        []jsonMode       `json:"connections"`
@@ -64,6 +66,9 @@ type jsonThreshold struct {
 	Limit      float64  `json:"limit"`
 	Observed   *float64 `json:"observed"` // null when it could not be measured
 	Pass       bool     `json:"pass"`
+	// WindowStartS is when the worst window of a windowed threshold
+	// began; absent for the others.
+	WindowStartS *float64 `json:"window_start_s,omitempty"`
 }
 
 // jsonDowntime is the longest span in which one endpoint got no
@@ -227,6 +232,8 @@ func WriteJSON(w io.Writer, r *Report) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// Thresholds read as written: p(95)<300ms, not p(95)\u003c300ms.
+	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
 }
 
@@ -270,9 +277,14 @@ func (r *Report) jsonReport() jsonReport {
 		if !math.IsNaN(c.Observed) {
 			observed := c.Observed
 			jt.Observed = &observed
+			if c.Window > 0 {
+				start := seconds(c.WindowStart)
+				jt.WindowStartS = &start
+			}
 		}
 		out.Thresholds = append(out.Thresholds, jt)
 	}
+	out.Regression = r.jsonRegression()
 	out.Recovered, out.Inconclusive = r.Recovered(), r.Inconclusive
 	out.Downtime = jsonDowntime{LongestS: seconds(s.Downtime()), Outage: r.jsonWindows(s.Outage)}
 	if worst := s.WorstTarget(); worst != nil {

@@ -23,9 +23,10 @@ const (
 )
 
 // WriteMarkdown writes the job summary. The first screen tells the story:
-// the verdict, one sentence per finding, the thresholds, and the requests
-// chart. Everything else is in collapsed sections, open only when it
-// explains a failure.
+// the verdict, one sentence per finding, a merge's shards, the thresholds,
+// and the requests chart. Everything else is in collapsed sections, open
+// only when it explains a failure. A shard's job writes a short summary
+// of its own share.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	var b strings.Builder
 	if r.Shard != nil {
@@ -37,6 +38,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	r.writeHeadline(&b)
 	r.writeFindings(&b)
+	r.writeShards(&b)
 	r.writeThresholds(&b)
 	// The section that explains the first finding comes first, open; the
 	// rest follow collapsed, so the open part fits one screen.
@@ -72,6 +74,9 @@ const (
 	compareSection
 	cutOverSection
 	numSections
+	// noSection is the lead when what explains the first finding is
+	// already open above the sections: the shards' table.
+	noSection = numSections
 )
 
 // writeSection writes one section, open or collapsed; a section with
@@ -81,7 +86,7 @@ func (r *Report) writeSection(b *strings.Builder, s section, open bool) {
 	case requestsSection:
 		r.writeRequests(b, open)
 	case shardsSection:
-		r.writeShards(b, open)
+		r.writeShardDetails(b, open)
 	case regressionSection:
 		r.writeRegression(b, open)
 	case phasesSection:
@@ -114,8 +119,9 @@ func (r *Report) writeSection(b *strings.Builder, s section, open bool) {
 // lead is the section that explains the first finding: the requests chart
 // for a disruption, errors, a deploy that failed or a check that did not
 // finish; the latency, the per-endpoint figures, the comparison with the
-// head, the shards, the load generator or the answers compared when one
-// of them is what failed first. A pass shows the requests chart.
+// head, the load generator or the answers compared when one of them is
+// what failed first. A pass shows the requests chart; a shard that fell
+// behind, none: the shards' table above the thresholds explains it.
 func (r *Report) lead() section {
 	if r.Passed() || r.Cancelled || r.Deploy.Failed() || r.Inconclusive != "" || len(r.findings()) > 0 {
 		return requestsSection
@@ -136,7 +142,7 @@ func (r *Report) lead() section {
 	case len(r.regressionReasons()) > 0:
 		return regressionSection
 	case len(r.shardReasons()) > 0:
-		return shardsSection
+		return noSection
 	case r.shortfall():
 		return generatorSection
 	case r.mismatchFailed():
@@ -196,7 +202,11 @@ func (r *Report) writeHeadline(b *strings.Builder) {
 	} else {
 		what = "PR check: "
 	}
-	fmt.Fprintf(b, "%s%s on %s for %s · %s · %s.\n\n", what, r.loadText(), plural(int64(max(1, len(s.Targets))), "endpoint"),
+	load := r.loadText()
+	if len(r.Shards) > 0 {
+		load += fmt.Sprintf(" split over %d shards", len(r.Shards))
+	}
+	fmt.Fprintf(b, "%s%s on %s for %s · %s · %s.\n\n", what, load, plural(int64(max(1, len(s.Targets))), "endpoint"),
 		span(s.Elapsed), plural(s.Overall.Requests, "request")+", "+count(s.Overall.Failures)+" failed", r.origin())
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zerodowntime/deploy-load-check/internal/stats"
 	"github.com/zerodowntime/deploy-load-check/internal/verdict"
 )
 
@@ -131,8 +132,9 @@ func (r *Report) latencyShiftPercent() string {
 }
 
 // writeRegression writes the before / during / after table: each phase's
-// latency and error rate, and the shift of the deploy window and the tail
-// against the head with its interval and the test's verdict.
+// latency (p50, p95, p99) and error rate, and the shift of the deploy
+// window and the tail against the head with its interval and the test's
+// verdict.
 func (r *Report) writeRegression(b *strings.Builder, open bool) {
 	g := r.Regression
 	if g == nil {
@@ -144,29 +146,68 @@ func (r *Report) writeRegression(b *strings.Builder, open bool) {
 		summary = "Before / during / after: <b>slower or failing more than the head</b>"
 	}
 	details(b, summary, open)
-	u := unitFor(max(g.Tail.Latency.CandidateMedian, g.Deploy.Latency.CandidateMedian, g.Tail.Latency.BaselineMedian) * 4)
-	fmt.Fprintf(b, "Successful requests' latency and every request's error rate, each window against the head (the old version), by a one-sided Mann–Whitney U test at %s confidence with the Hodges–Lehmann shift and its interval; a regression is a significant shift larger than %s of the head's median and than %s.\n\n",
-		confidence(confidenceOf(g)), percent(g.MaxRegression), latency(g.Floor))
-	fmt.Fprintf(b, "| window | requests | error rate | p50 (%[1]s) | shift against the head (%[1]s) | interval (%[1]s) | latency | errors |\n|---|---|---|---|---|---|---|---|\n", u.name())
-	head := g.Tail.Latency
-	if !g.Tail.Compared {
-		head = g.Deploy.Latency
+	head := g.Tail
+	if !head.Compared {
+		head = g.Deploy
 	}
-	fmt.Fprintf(b, "| head | %s | %s | %s | — | — | — | — |\n", count(headRequests(g)), percent(headErrorRate(g)), u.format(head.BaselineMedian))
-	for _, w := range []struct {
-		name  string
-		shift Shift
-	}{{"deploy", g.Deploy}, {"tail", g.Tail}} {
-		if !w.shift.Compared {
-			fmt.Fprintf(b, "| %s | — | — | — | — | — | not compared | — |\n", w.name)
+	rows := []struct {
+		name               string
+		shift              Shift
+		requests, failures int64
+		median             time.Duration
+	}{
+		{"head", Shift{}, head.Errors.BaselineRequests, head.Errors.BaselineFailures, head.Latency.BaselineMedian},
+		{"deploy", g.Deploy, g.Deploy.Errors.CandidateRequests, g.Deploy.Errors.CandidateFailures, g.Deploy.Latency.CandidateMedian},
+		{"tail", g.Tail, g.Tail.Errors.CandidateRequests, g.Tail.Errors.CandidateFailures, g.Tail.Latency.CandidateMedian},
+	}
+	slowest := max(g.Tail.Latency.High, g.Deploy.Latency.High)
+	for _, row := range rows {
+		slowest = max(slowest, row.median)
+		if p := r.phase(row.name); p != nil {
+			slowest = max(slowest, p.SucceededLatency().P99)
+		}
+	}
+	u := unitFor(slowest)
+	fmt.Fprintf(b, "Successful requests' latency and every request's error rate, each window against the head (the old version), by a one-sided Mann–Whitney U test at %s confidence with the Hodges–Lehmann shift and its interval; a regression is a significant shift larger than %s of the head's median and than %s. Latencies and shifts in %s.\n\n",
+		confidence(confidenceOf(g)), percent(g.MaxRegression), latency(g.Floor), u.name())
+	// The unit is said once above, so that the table keeps to one line a
+	// row.
+	fmt.Fprintf(b, "| window | requests | error rate | p50 | p95 | p99 | shift (%s CI) | latency | errors |\n|---|---|---|---|---|---|---|---|---|\n",
+		confidence(confidenceOf(g)))
+	for i, row := range rows {
+		if i > 0 && !row.shift.Compared {
+			fmt.Fprintf(b, "| %s | — | — | — | — | — | — | not compared | — |\n", row.name)
 			continue
 		}
-		l, e := w.shift.Latency, w.shift.Errors
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s to %s | %s | %s |\n", w.name, count(e.CandidateRequests), percent(e.CandidateRate),
-			u.format(l.CandidateMedian), signed(u, l.Shift), signed(u, l.Low), signed(u, l.High), decisionText(l.Decision), decisionText(e.Decision))
+		// The phase's successful requests are those compared; without
+		// the phase, the comparison's median is all there is.
+		p50, p95, p99 := "—", "—", "—"
+		if p := r.phase(row.name); p != nil {
+			p50, p95, p99 = succeededCells(u, p.Aggregate)
+		} else if row.median > 0 {
+			p50 = u.format(row.median)
+		}
+		shift, latencyDecision, errorsDecision := "—", "—", "—"
+		if i > 0 {
+			l := row.shift.Latency
+			shift = fmt.Sprintf("%s (%s to %s)", signed(u, l.Shift), signed(u, l.Low), signed(u, l.High))
+			latencyDecision, errorsDecision = decisionText(l.Decision), decisionText(row.shift.Errors.Decision)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.name, count(row.requests), percent(errorRate(row.requests, row.failures)),
+			p50, p95, p99, shift, latencyDecision, errorsDecision)
 	}
 	fmt.Fprintf(b, "\nThe head against itself (its halves, A/A): %s.\n\n", escape(calibration(g.Calibration)))
 	endDetails(b)
+}
+
+// phase returns the phase called name, nil when the run had none.
+func (r *Report) phase(name string) *stats.PhaseSummary {
+	for i, p := range r.Summary.Phases {
+		if p.Name == name {
+			return &r.Summary.Phases[i]
+		}
+	}
+	return nil
 }
 
 func confidenceOf(g *Regression) float64 {
@@ -176,20 +217,6 @@ func confidenceOf(g *Regression) float64 {
 		}
 	}
 	return verdict.DefaultConfidence
-}
-
-func headRequests(g *Regression) int64 {
-	if g.Tail.Compared {
-		return g.Tail.Errors.BaselineRequests
-	}
-	return g.Deploy.Errors.BaselineRequests
-}
-
-func headErrorRate(g *Regression) float64 {
-	if g.Tail.Compared {
-		return g.Tail.Errors.BaselineRate
-	}
-	return g.Deploy.Errors.BaselineRate
 }
 
 func signed(u latencyUnit, d time.Duration) string {
@@ -207,4 +234,106 @@ func decisionText(d verdict.Decision) string {
 		return "✓ pass"
 	}
 	return "inconclusive"
+}
+
+// jsonRegression is the comparison with the head in the JSON report; null
+// without max-regression.
+type jsonRegression struct {
+	MaxRegression float64 `json:"max_regression"`
+	FloorMS       float64 `json:"regression_floor_ms"`
+	Confidence    float64 `json:"confidence"`
+	// Deploy and Tail are null when the window was not compared (it held
+	// no request).
+	Deploy      *jsonShift      `json:"deploy"`
+	Tail        *jsonShift      `json:"tail"`
+	Calibration jsonCalibration `json:"calibration"`
+}
+
+type jsonShift struct {
+	Latency jsonLatencyShift `json:"latency"`
+	Errors  jsonErrorShift   `json:"errors"`
+}
+
+// jsonLatencyShift is one latency comparison: the window against the head
+// or, in the calibration, the head's second half against its first.
+type jsonLatencyShift struct {
+	ShiftMS     float64 `json:"shift_ms"`
+	CILowMS     float64 `json:"ci_low_ms"`
+	CIHighMS    float64 `json:"ci_high_ms"`
+	PValue      float64 `json:"p_value"`
+	U           float64 `json:"u"`
+	NHead       int64   `json:"n_head"`
+	NWindow     int64   `json:"n_window"`
+	HeadP50MS   float64 `json:"head_p50_ms"`
+	WindowP50MS float64 `json:"window_p50_ms"`
+	AllowedMS   float64 `json:"allowed_ms"`
+	Decision    string  `json:"decision"`
+	Reason      string  `json:"reason"`
+}
+
+type jsonErrorShift struct {
+	HeadRequests   int64   `json:"head_requests"`
+	HeadFailures   int64   `json:"head_failures"`
+	HeadRate       float64 `json:"head_rate"`
+	WindowRequests int64   `json:"window_requests"`
+	WindowFailures int64   `json:"window_failures"`
+	WindowRate     float64 `json:"window_rate"`
+	Test           string  `json:"test"`
+	PValue         float64 `json:"p_value"`
+	Decision       string  `json:"decision"`
+	Reason         string  `json:"reason"`
+}
+
+type jsonCalibration struct {
+	Latency      jsonLatencyShift `json:"latency"`
+	NoiseFloorMS float64          `json:"noise_floor_ms"`
+	Drift        bool             `json:"drift"`
+	Explanation  string           `json:"explanation"`
+}
+
+func (r *Report) jsonRegression() *jsonRegression {
+	g := r.Regression
+	if g == nil {
+		return nil
+	}
+	c := g.Calibration
+	out := &jsonRegression{
+		MaxRegression: g.MaxRegression, FloorMS: ms(g.Floor), Confidence: confidenceOf(g),
+		Calibration: jsonCalibration{Latency: jsonLatencyShiftOf(c.LatencyShift), NoiseFloorMS: ms(c.NoiseFloor), Drift: c.Drift, Explanation: c.Explanation},
+	}
+	for _, w := range []struct {
+		shift Shift
+		to    **jsonShift
+	}{{g.Deploy, &out.Deploy}, {g.Tail, &out.Tail}} {
+		if !w.shift.Compared {
+			continue
+		}
+		e := w.shift.Errors
+		*w.to = &jsonShift{
+			Latency: jsonLatencyShiftOf(w.shift.Latency),
+			Errors: jsonErrorShift{
+				HeadRequests: e.BaselineRequests, HeadFailures: e.BaselineFailures, HeadRate: errorRate(e.BaselineRequests, e.BaselineFailures),
+				WindowRequests: e.CandidateRequests, WindowFailures: e.CandidateFailures, WindowRate: errorRate(e.CandidateRequests, e.CandidateFailures),
+				Test: string(e.Test), PValue: e.PValue, Decision: e.Decision.String(), Reason: e.Reason,
+			},
+		}
+	}
+	return out
+}
+
+func jsonLatencyShiftOf(l verdict.LatencyShift) jsonLatencyShift {
+	return jsonLatencyShift{
+		ShiftMS: ms(l.Shift), CILowMS: ms(l.Low), CIHighMS: ms(l.High), PValue: l.PValue, U: l.U,
+		NHead: l.BaselineRequests, NWindow: l.CandidateRequests, HeadP50MS: ms(l.BaselineMedian), WindowP50MS: ms(l.CandidateMedian),
+		AllowedMS: ms(l.Allowed), Decision: l.Decision.String(), Reason: l.Reason,
+	}
+}
+
+// errorRate is failures over requests, 0 when there were none: the rate a
+// window showed, whether or not it held enough requests to be compared.
+func errorRate(requests, failures int64) float64 {
+	if requests <= 0 {
+		return 0
+	}
+	return float64(failures) / float64(requests)
 }

@@ -56,7 +56,37 @@ func (sc scenario) report(t *testing.T) *Report {
 	if answer == nil {
 		answer = ok
 	}
-	r := stats.NewRecorder(start, sc.targets, stats.Options{VersionHeader: "X-Version", DegradedErrorRate: 0.05})
+	var thresholds []verdict.Threshold
+	// A windowed or phase-scoped threshold is judged on a selection the
+	// recorder keeps for it, as the action's judge does.
+	var selections []stats.Selection
+	selected := map[int]int{}
+	for _, s := range append(defaultThresholds, sc.thresholds...) {
+		target, expr, scoped := strings.Cut(s, ": ")
+		if !scoped {
+			target, expr = "", s
+		}
+		th, err := verdict.Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		th.Source, th.Target = "thresholds", target
+		switch s {
+		case "error_rate<=1%":
+			th.Source = "max-error-rate"
+		case "downtime<=0s":
+			th.Source = "max-downtime"
+		}
+		if th.Window > 0 || th.Phase != "" {
+			if target != "" {
+				t.Fatalf("%q: the scenarios judge windows and phases of the whole run only", s)
+			}
+			selected[len(thresholds)] = len(selections)
+			selections = append(selections, stats.Selection{Phase: th.Phase, Successful: th.Successful, PerSecond: th.Window > 0})
+		}
+		thresholds = append(thresholds, th)
+	}
+	r := stats.NewRecorder(start, sc.targets, stats.Options{VersionHeader: "X-Version", DegradedErrorRate: 0.05, Selections: selections})
 	if sc.deploy != nil {
 		r.StartPhase("head", start)
 		r.StartPhase("deploy", start.Add(sc.dispatch))
@@ -76,29 +106,15 @@ func (sc scenario) report(t *testing.T) *Report {
 		r.Record(res, stats.Hit{Target: target, Fresh: i%10 == 9})
 	}
 	summary := r.Close(start.Add(sc.length))
-	var thresholds []verdict.Threshold
-	for _, s := range append(defaultThresholds, sc.thresholds...) {
-		target, expr, scoped := strings.Cut(s, ": ")
-		if !scoped {
-			target, expr = "", s
-		}
-		th, err := verdict.Parse(expr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		th.Source, th.Target = "thresholds", target
-		switch s {
-		case "error_rate<=1%":
-			th.Source = "max-error-rate"
-		case "downtime<=0s":
-			th.Source = "max-downtime"
-		}
-		thresholds = append(thresholds, th)
-	}
 	rep := &Report{
 		Title:   "PR check",
 		Summary: summary,
 		Checks: verdict.Evaluate(thresholds, func(t verdict.Threshold) verdict.Observed {
+			if i := slices.IndexFunc(thresholds, func(th verdict.Threshold) bool { return th == t }); i >= 0 {
+				if sel, ok := selected[i]; ok {
+					return summary.Selected[sel]
+				}
+			}
 			if t.Target == "" {
 				return summary
 			}
@@ -182,7 +198,7 @@ var scenarios = map[string]scenario{
 		targets:    []string{"GET /health", "POST /orders"},
 		interval:   20 * time.Millisecond,
 		length:     10 * time.Second,
-		thresholds: []string{"p(95)<100ms", "POST /orders: p(99)<250ms"},
+		thresholds: []string{"p(95)<100ms", "POST /orders: p(99)<250ms", "count>=300", "request_rate>=40/s", "min>1ms"},
 	},
 }
 
@@ -195,13 +211,17 @@ func slowerAfterDeploy(t *testing.T) *Report {
 			return 200, 52 * time.Millisecond, ""
 		}
 		return 200, time.Duration(11+at%3) * time.Millisecond, ""
-	}).report(t)
+	}, "p(99)[5s]<100ms").report(t)
 	window := func(name string, from, to time.Duration, latency func(time.Duration) time.Duration) verdict.Sample {
 		h := hdrhistogram.New(1, 3_600_000_000, 3)
 		n := int64(0)
-		for at := from; at < to; at += time.Second / 60 {
-			_ = h.RecordValue(latency(at).Microseconds())
-			n++
+		// The moments the scenario sent at, so that the windows hold the
+		// phases' requests.
+		for i := range 30 * 60 {
+			if at := time.Duration(i) * (time.Second / 60); at >= from && at < to {
+				_ = h.RecordValue(latency(at).Microseconds())
+				n++
+			}
 		}
 		return verdict.Sample{Name: name, Latency: h, Requests: n}
 	}
@@ -253,14 +273,18 @@ func TestSummariesMatchGolden(t *testing.T) {
 }
 
 // TestJSONReportsMatchGolden pins the JSON report of a deploy with an
-// outage and of a PR check.
+// outage, of a PR check, and of a deploy judged against its head.
 func TestJSONReportsMatchGolden(t *testing.T) {
 	t.Parallel()
+	reports := map[string]func(*testing.T) *Report{"slower-after-deploy": slowerAfterDeploy}
 	for _, name := range []string{"outage-3s", "pr-check"} {
+		reports[name] = scenarios[name].report
+	}
+	for name, report := range reports {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var b bytes.Buffer
-			if err := WriteJSON(&b, scenarios[name].report(t)); err != nil {
+			if err := WriteJSON(&b, report(t)); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, filepath.Join("testdata", "report-"+name+".golden.json"), b.String())
@@ -643,5 +667,38 @@ func TestTablesSpeakOneVocabulary(t *testing.T) {
 		if other := regexp.MustCompile(`[^.\d]\d+(\.\d|\.\d\d\d+)?%`).FindAllString(prose, -1); len(slices.DeleteFunc(other, func(p string) bool { return strings.HasSuffix(p, " 98%") || strings.HasSuffix(p, "(98%") })) > 0 {
 			t.Errorf("%s: percentages not at two decimals: %q", name, other)
 		}
+	}
+}
+
+func TestCountsAndRatesAreWrittenAsCountsAndRates(t *testing.T) {
+	t.Parallel()
+	// 10 s at 50/s: 500 requests, 50/s.
+	rep := scenario{targets: []string{"GET /health"}, interval: 20 * time.Millisecond, length: 10 * time.Second,
+		thresholds: []string{"count>1000", "request_rate>=60/s", "count>=300", "request_rate>49.5/s"}}.report(t)
+	reasons := rep.Reasons()
+	for _, want := range []string{
+		"count was 500; the limit is >1,000 (thresholds)",
+		"request_rate was 50/s; the limit is >=60/s (thresholds)",
+	} {
+		if !slices.Contains(reasons, want) {
+			t.Errorf("reasons %q lack %q", reasons, want)
+		}
+	}
+	var b strings.Builder
+	if err := WriteMarkdown(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"- ✗ `count>1000` (thresholds): 500\n",
+		"- ✗ `request_rate>=60/s` (thresholds): 50/s\n",
+		"- ✓ `count>=300` (thresholds): 500\n",
+		"- ✓ `request_rate>49.5/s` (thresholds): 50/s\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+	if regexp.MustCompile(`(count|request_rate)[^\n]*: [\d.]+ s\n`).MatchString(b.String()) {
+		t.Errorf("summary writes a count or a rate as seconds:\n%s", b.String())
 	}
 }
