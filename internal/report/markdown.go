@@ -299,7 +299,7 @@ func (r *Report) writeThresholds(b *strings.Builder) {
 		}
 		observed := r.value(c, c.Observed)
 		if c.Window > 0 && !math.IsNaN(c.Observed) {
-			observed += fmt.Sprintf(" in the worst %s window, from %s", span(c.Window), r.at(c.WindowStart))
+			observed += " " + r.windowText(c)
 		}
 		if c.Metric == verdict.Downtime && c.Target == "" && len(r.Summary.Targets) > 1 {
 			if f, ok := r.worstFinding(""); ok {

@@ -202,6 +202,20 @@ func (r *Report) Reasons() []string {
 // checkReason says why a check failed: for downtime, what went down, when
 // and for how long; for latency, when it was worst and which deploy step
 // ran then.
+// windowText says which window a windowed check's figure is of: the
+// worst one, or the whole run or phase when that was shorter than the
+// window and was judged as one.
+func (r *Report) windowText(c verdict.Check) string {
+	if c.WholeSpan() {
+		scope := "run"
+		if c.Phase != "" {
+			scope = c.Phase
+		}
+		return fmt.Sprintf("over the whole %s, from %s (%s, shorter than the %s window)", scope, r.at(c.WindowStart), span(c.WindowLength), span(c.Window))
+	}
+	return fmt.Sprintf("in the worst %s window, from %s", span(c.Window), r.at(c.WindowStart))
+}
+
 func (r *Report) checkReason(c verdict.Check) string {
 	limit := fmt.Sprintf("the limit is %s%s (%s)", c.Op, r.value(c, c.Limit), c.Source)
 	if c.Metric == verdict.Downtime {
@@ -210,8 +224,8 @@ func (r *Report) checkReason(c verdict.Check) string {
 		}
 	}
 	if c.Window > 0 && !math.IsNaN(c.Observed) {
-		return fmt.Sprintf("%s was %s in the worst %s window, from %s%s; %s", checkName(c), r.value(c, c.Observed), span(c.Window), r.at(c.WindowStart),
-			r.during(c.WindowStart, c.WindowStart+c.Window), limit)
+		return fmt.Sprintf("%s was %s %s%s; %s", checkName(c), r.value(c, c.Observed), r.windowText(c),
+			r.during(c.WindowStart, c.WindowStart+c.WindowLength), limit)
 	}
 	if from, to, over, ok := r.slowestSeconds(c); ok {
 		when := "worst"

@@ -702,3 +702,22 @@ func TestCountsAndRatesAreWrittenAsCountsAndRates(t *testing.T) {
 		t.Errorf("summary writes a count or a rate as seconds:\n%s", b.String())
 	}
 }
+
+func TestARunShorterThanItsWindowIsJudgedWhole(t *testing.T) {
+	t.Parallel()
+	// 10 s at 50/s, judged by 30 s windows: one window, all of the run.
+	rep := scenario{targets: []string{"GET /health"}, interval: 20 * time.Millisecond, length: 10 * time.Second,
+		thresholds: []string{"error_rate[30s]<=100%", "p(99)[5s]<=1m"}}.report(t)
+	var b strings.Builder
+	if err := WriteMarkdown(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"over the whole run, from T+0.0 (10.0 s, shorter than the 30.0 s window)",
+		"in the worst 5.0 s window, from T+",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}
