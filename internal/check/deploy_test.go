@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zerodowntime/deploy-load-check/internal/check/checktest"
+	"github.com/zerodowntime/deploy-load-check/internal/demo"
 	"github.com/zerodowntime/deploy-load-check/internal/deploy"
 	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
 	"github.com/zerodowntime/deploy-load-check/internal/report"
@@ -157,21 +158,20 @@ func TestARateLimitWaitPastDeployTimeoutIsTheTimeoutRunningOut(t *testing.T) {
 	}
 }
 
-func TestASecondaryLimitWithoutRetryAfterMidFollowIsWaitedOut(t *testing.T) {
-	t.Parallel()
-	api := checktest.StartAPI(t)
+// ghesWithARival is a stand-in GitHub Enterprise, which names no run in
+// its answer to a dispatch, where someone else dispatched the same
+// workflow a second before the check: that rival run is listed at once and
+// fails. Ours deploys under load and succeeds once it has been polled
+// three times.
+func ghesWithARival(t *testing.T, api *demo.API, opts ...deploytest.Option) *deploytest.Server {
+	t.Helper()
 	var deploying sync.WaitGroup
 	t.Cleanup(deploying.Wait)
-	// GitHub Enterprise names no run in its answer; a rival run someone
-	// else dispatched a second earlier is listed at once and fails. Ours
-	// deploys under load, and the second poll of it hits a secondary
-	// limit without Retry-After.
-	github := deploytest.NewServer(t,
+	return deploytest.NewServer(t, append([]deploytest.Option{
 		deploytest.WithToken(checktest.Token),
 		deploytest.WithDispatchAnswer(deploytest.AnswerRejectRunDetails),
 		deploytest.WithRival(deploytest.Rival{Earlier: time.Second}),
 		deploytest.WithLifecycle(deploytest.Lifecycle{Manual: true}),
-		deploytest.WithFault(deploytest.Fault{Endpoint: deploytest.EndpointGetRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 1}),
 		deploytest.WithOnDispatch(func(srv *deploytest.Server, run deploytest.Run) {
 			deploying.Add(1)
 			go func() {
@@ -186,7 +186,32 @@ func TestASecondaryLimitWithoutRetryAfterMidFollowIsWaitedOut(t *testing.T) {
 					t.Errorf("completing run %d: %v", run.ID, err)
 				}
 			}()
-		}))
+		}),
+	}, opts...)...)
+}
+
+// pollsAroundALimit counts the polls of a run that met a rate limit, and
+// those after the first that did.
+func pollsAroundALimit(github *deploytest.Server) (limited, after int) {
+	for _, call := range github.Calls() {
+		switch {
+		case call.Endpoint != deploytest.EndpointGetRun:
+		case call.Status == 403:
+			limited++
+		case limited > 0:
+			after++
+		}
+	}
+	return limited, after
+}
+
+func TestASecondaryLimitWithoutRetryAfterMidFollowIsWaitedOut(t *testing.T) {
+	t.Parallel()
+	api := checktest.StartAPI(t)
+	// The second poll of our run meets a secondary limit without
+	// Retry-After: GitHub asks for at least a minute.
+	github := ghesWithARival(t, api,
+		deploytest.WithFault(deploytest.Fault{Endpoint: deploytest.EndpointGetRun, Kind: deploytest.SecondaryRateLimit, Skip: 1, Times: 1}))
 	sleeper := &shortSleeper{}
 	client, err := deploy.New(checktest.Token, github.URL, deploy.WithSleep(sleeper.sleep))
 	if err != nil {
@@ -211,17 +236,7 @@ func TestASecondaryLimitWithoutRetryAfterMidFollowIsWaitedOut(t *testing.T) {
 	if d.RateLimitWaits != 1 || d.RateLimitWaited < time.Minute || sleeper.longest() < time.Minute {
 		t.Errorf("%d rate limit waits of %s in all, longest wait asked %s; want one wait of at least a minute", d.RateLimitWaits, d.RateLimitWaited, sleeper.longest())
 	}
-	limited, after := 0, 0
-	for _, call := range github.Calls() {
-		switch {
-		case call.Endpoint != deploytest.EndpointGetRun:
-		case call.Status == 403:
-			limited++
-		case limited > 0:
-			after++
-		}
-	}
-	if limited != 1 || after == 0 {
+	if limited, after := pollsAroundALimit(github); limited != 1 || after == 0 {
 		t.Errorf("%d polls limited, %d after; want the follow to go on after the limit", limited, after)
 	}
 	if !rep.Passed() || phaseNames(rep) != "head,deploy,tail" {
