@@ -125,9 +125,14 @@ func (c *command) runCheck(ctx context.Context, cfg *config.Config) (*report.Rep
 
 // exitCodeOf picks the exit code of a run that wrote its report.
 func exitCodeOf(rep *report.Report, runErr error) (int, *report.Report, error) {
+	var shardErr *check.ShardError
 	switch {
 	case rep.Cancelled:
 		return exitCancelled, rep, fmt.Errorf("cancelled after %s of load; the partial report was written", rep.Summary.Elapsed.Round(time.Second))
+	case errors.As(runErr, &shardErr):
+		// A shard that followed no deploy, or lost it, fails its job as
+		// the check it is part of fails.
+		return exitBreach, rep, runErr
 	case runErr != nil:
 		return exitSetup, rep, runErr
 	case rep.Verdict() == report.Sharded:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,8 +15,13 @@ import (
 )
 
 // shardInputs are the inputs of shard i of 3 of one deploy check, its
-// report in dir.
+// report in dir: shard 1's at the top, the others' each in a directory of
+// their own, as artifacts downloaded with and without merge-multiple lie.
 func shardInputs(api *demo.API, dir string, i int) map[string]string {
+	report := filepath.Join(dir, "shard-1.json")
+	if i > 1 {
+		report = filepath.Join(dir, "job-"+strconv.Itoa(i), "shard-"+strconv.Itoa(i)+".json")
+	}
 	return map[string]string{
 		"targets":                "GET " + api.URL + "/health\nGET " + api.URL + "/api/items",
 		"rate":                   "90/1s",
@@ -27,7 +33,7 @@ func shardInputs(api *demo.API, dir string, i int) map[string]string {
 		"poll-interval":          "1s",
 		"shard":                  strconv.Itoa(i) + "/3",
 		"shard-key":              "9001-1",
-		"report-file":            filepath.Join(dir, "shard-"+strconv.Itoa(i)+".json"),
+		"report-file":            report,
 		"fail-on-load-shortfall": "false",
 	}
 }
@@ -37,6 +43,11 @@ func shardInputs(api *demo.API, dir string, i int) map[string]string {
 func runShards(t *testing.T, api *demo.API, github *deploytest.Server) actionRun {
 	t.Helper()
 	dir := t.TempDir()
+	for i := 2; i <= 3; i++ {
+		if err := os.Mkdir(filepath.Join(dir, "job-"+strconv.Itoa(i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	env := map[string]string{"GITHUB_API_URL": github.URL}
 	var wg sync.WaitGroup
 	runs := make([]actionRun, 3)
@@ -56,7 +67,7 @@ func runShards(t *testing.T, api *demo.API, github *deploytest.Server) actionRun
 			t.Errorf("shard %d's summary lacks its heading:\n%s", i+1, run.summary)
 		}
 	}
-	return runBinary(t, nil, map[string]string{"merge": filepath.Join(dir, "shard-*.json")}, env)
+	return runBinary(t, nil, map[string]string{"merge": filepath.Join(dir, "**", "shard-*.json")}, env)
 }
 
 func TestThreeShardsAndAMergeJudgeAnOutageAsOneCheck(t *testing.T) {
@@ -116,5 +127,37 @@ func TestShardsOfAGracefulReloadMergeToAPass(t *testing.T) {
 	requests, _ := strconv.Atoi(merge.outputs["requests"])
 	if requests < 300 {
 		t.Errorf("merged requests = %d, want the three shards' together", requests)
+	}
+}
+
+func TestAShardThatFindsNoRunFailsItsJobNamingDeployTimeoutAndItsKey(t *testing.T) {
+	t.Parallel()
+	api := startAPI(t)
+	// Shard 1 never dispatched.
+	github := deploytest.NewServer(t, deploytest.WithToken(testToken))
+	inputs := deployInputs(api, github, map[string]string{
+		"correlation-input": deploytest.DefaultCorrelationInput,
+		"shard":             "2/3",
+		"shard-key":         "9001-1",
+		"deploy-timeout":    "3s",
+	})
+	run := runCommand(t, checktest.Gates(checktest.HitsAtLeast(api, 10)), inputs, map[string]string{"GITHUB_API_URL": github.URL})
+	if run.exit != exitBreach || run.outputs["verdict"] != "shard" {
+		t.Fatalf("exit %d, verdict %q; want %d, shard\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.stdout, run.stderr)
+	}
+	var annotation string
+	for _, line := range strings.Split(run.stdout, "\n") {
+		if strings.HasPrefix(line, "::error") {
+			annotation = line
+		}
+	}
+	for _, want := range []string{"shard 2 of 3", `shard-key "9001-1"`, "deploy-timeout 3s"} {
+		if !strings.Contains(annotation, want) {
+			t.Errorf("error annotation %q lacks %q\nstdout:\n%s", annotation, want, run.stdout)
+		}
+	}
+	summaryHas(t, run, "shard 2 of 3", "- Deploy: no run carrying shard-key", "deploy-timeout 3s")
+	if n := github.Count(deploytest.EndpointWorkflowDispatch); n != 0 {
+		t.Errorf("shard 2 dispatched %d times; only shard 1 dispatches", n)
 	}
 }

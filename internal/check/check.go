@@ -88,7 +88,8 @@ func (r *run) logf(format string, args ...any) {
 // a refused OAuth2 client) returns a *config.Error naming the input and no
 // report. Otherwise Run returns the report, cancelled or not; the error is
 // then non-nil only when the deploy turned out to be misconfigured once
-// dispatched, or the results could not be written.
+// dispatched, the results could not be written, or a shard's deploy had a
+// problem (a *ShardError).
 func Run(ctx context.Context, cfg *config.Config, deps Deps) (*report.Report, error) {
 	if deps.Clock == nil {
 		deps.Clock = WallClock{}
@@ -230,7 +231,26 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	if errors.Is(deployErr, deploy.ErrConfig) {
 		return rep, deployInputError(deployErr)
 	}
+	if sh := cfg.Shard; sh != nil && !rep.Cancelled && rep.Deploy != nil && rep.Deploy.Problem != "" {
+		return rep, &ShardError{Index: sh.Index, Count: sh.Count, Key: sh.Key, Problem: rep.Deploy.Problem}
+	}
 	return rep, nil
+}
+
+// ShardError is what went wrong with the deploy of a shard: no run carrying
+// its shard key showed up within deploy-timeout, or it lost track of the
+// run. The shard's report is complete, and the merge fails the check for
+// it; the error is there so that the shard's own job fails too, and says
+// why, rather than pass as a share that judges nothing.
+type ShardError struct {
+	Index, Count int
+	Key          string
+	// Problem is the report's Deploy.Problem.
+	Problem string
+}
+
+func (e *ShardError) Error() string {
+	return fmt.Sprintf("shard %d of %d (shard-key %q): %s", e.Index, e.Count, e.Key, e.Problem)
 }
 
 // statsHit is what the recorder needs of how a request was sent.

@@ -34,7 +34,7 @@ func (r *run) deploy(ctx context.Context, recorder *stats.Recorder, loadStart ti
 	defer cancel()
 	run, err := r.startOrFind(deployCtx, loadStart)
 	if err != nil {
-		out.Problem = "the deploy was not started or its run not found: " + explainDispatch(err)
+		out.Problem = r.notFound(ctx, deployCtx, err)
 		return out, err
 	}
 	out.RunID, out.URL, out.Status, out.Attempt = run.ID, run.HTMLURL, run.Status, run.Attempt
@@ -81,6 +81,28 @@ func (r *run) startOrFind(ctx context.Context, loadStart time.Time) (deploy.Run,
 	return r.deps.GitHub.FindRun(ctx, req, loadStart)
 }
 
+// notFound says why the deploy was not started or its run not found.
+func (r *run) notFound(ctx, deployCtx context.Context, err error) string {
+	d, sh := r.cfg.Deploy, r.cfg.Shard
+	follower := sh != nil && sh.Index > 1
+	switch {
+	case follower && timedOut(ctx, deployCtx, err):
+		return fmt.Sprintf("no run carrying shard-key %q showed up within deploy-timeout %s, so this shard followed no deploy: %v", sh.Key, d.Timeout, err)
+	case follower:
+		return fmt.Sprintf("the run carrying shard-key %q was not found: %v", sh.Key, err)
+	case timedOut(ctx, deployCtx, err):
+		return fmt.Sprintf("the deploy's run was not found within deploy-timeout %s: %s", d.Timeout, explainDispatch(err))
+	}
+	return "the deploy was not started or its run not found: " + explainDispatch(err)
+}
+
+// timedOut reports whether deploy-timeout ran out, the check itself not
+// being cancelled: deployCtx's deadline passed, or a wait GitHub asked for
+// (a rate limit) would have outlasted it.
+func timedOut(ctx, deployCtx context.Context, err error) bool {
+	return ctx.Err() == nil && (errors.Is(deployCtx.Err(), context.DeadlineExceeded) || errors.Is(err, deploy.ErrDeadline))
+}
+
 // followJob follows the deploy job alone: its end is the deploy's end and
 // its conclusion the deploy's, while later jobs may go on.
 func (r *run) followJob(ctx context.Context, out *report.Deploy) error {
@@ -114,8 +136,8 @@ func (r *run) noteRun(out *report.Deploy, run deploy.Run) {
 }
 
 // followFailed says why the deploy could not be followed to its end, and
-// cancels the run when deploy-timeout ran out and cancel-deploy-on-abort
-// asks for it.
+// cancels the run when deploy-timeout ran out (or a rate limit's wait would
+// have outlasted it) and cancel-deploy-on-abort asks for it.
 func (r *run) followFailed(ctx, deployCtx context.Context, out *report.Deploy, err error) {
 	d := r.cfg.Deploy
 	var rerun *deploy.RerunError
@@ -125,8 +147,13 @@ func (r *run) followFailed(ctx, deployCtx context.Context, out *report.Deploy, e
 		out.Problem = "the deploy run was re-run while the check followed it, so the check cannot vouch for what runs now: " + rerun.Error()
 	case ctx.Err() != nil:
 		out.Problem = fmt.Sprintf("cancelled while the deploy run was %s; it may still be running: %s", or(out.Status, "starting"), out.URL)
-	case deployCtx.Err() != nil:
+	case timedOut(ctx, deployCtx, err):
 		out.Problem = fmt.Sprintf("the deploy did not complete within deploy-timeout %s (last status %s): %s", d.Timeout, or(out.Status, "unknown"), out.URL)
+		if deployCtx.Err() == nil {
+			// The deadline is still ahead, but GitHub asked for a wait
+			// that would outlast it.
+			out.Problem += "; " + err.Error()
+		}
 		if d.CancelOnAbort {
 			out.Problem += "; " + r.cancelRun(ctx, out)
 		}

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/zerodowntime/deploy-load-check/internal/config"
+	"github.com/zerodowntime/deploy-load-check/internal/glob"
 	"github.com/zerodowntime/deploy-load-check/internal/load"
 	"github.com/zerodowntime/deploy-load-check/internal/report"
 	"github.com/zerodowntime/deploy-load-check/internal/stats"
@@ -65,13 +65,13 @@ func Merge(cfg *config.Config, deps Deps) (*report.Report, error) {
 	return rep, nil
 }
 
-// readShards reads the reports the glob names: one whole check, every
-// shard once.
+// readShards reads the reports the glob names ("**" standing for any
+// number of directories): one whole check, every shard once.
 func readShards(pattern string) ([]*report.ShardReport, error) {
 	bad := func(format string, args ...any) error {
 		return &config.Error{Input: "merge", Err: fmt.Errorf(format, args...)}
 	}
-	files, err := filepath.Glob(pattern)
+	files, err := glob.Files(pattern)
 	if err != nil || len(files) == 0 {
 		return nil, bad("%q matches no file", pattern)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/zerodowntime/deploy-load-check/internal/glob"
 	"github.com/zerodowntime/deploy-load-check/internal/load"
 	"github.com/zerodowntime/deploy-load-check/internal/targets"
 	"github.com/zerodowntime/deploy-load-check/internal/verdict"
@@ -323,10 +324,10 @@ func (p *parser) merge() string {
 	if pattern == "" {
 		return ""
 	}
-	files, err := filepath.Glob(pattern)
+	files, err := glob.Files(pattern)
 	switch {
 	case err != nil:
-		p.fail("merge", fmt.Errorf("%q is not a glob: %v; want a pattern such as shards/*/deploy-load-check-report.json", pattern, err))
+		p.fail("merge", fmt.Errorf("%q is not a glob: %v; want a pattern such as shards/**/*.json", pattern, err))
 	case len(files) == 0:
 		p.fail("merge", fmt.Errorf("%q matches no file; want the shards' report files, such as shards/*/deploy-load-check-report.json (download-artifact with merge-multiple puts them in one directory)", pattern))
 	}

@@ -2,10 +2,13 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v66/github"
 )
@@ -111,10 +114,34 @@ func (s *search) ambiguous(runs []Run, correlated bool) error {
 }
 
 // carriesCorrelation reports whether the run's name shows our ID, which the
-// workflow puts there through its run-name.
+// workflow puts there through its run-name, as a whole: ID "123-1" is not
+// carried by a run named for "123-12".
 func (d *dispatch) carriesCorrelation(r Run) bool {
 	return d.correlationID != "" &&
-		(strings.Contains(r.DisplayTitle, d.correlationID) || strings.Contains(r.Name, d.correlationID))
+		(containsID(r.DisplayTitle, d.correlationID) || containsID(r.Name, d.correlationID))
+}
+
+// containsID reports whether s holds id with no character that could
+// continue an ID (a letter, a digit, '-' or '_') right before or after it.
+func containsID(s, id string) bool {
+	for from := 0; from < len(s); {
+		i := strings.Index(s[from:], id)
+		if i < 0 {
+			return false
+		}
+		start, end := from+i, from+i+len(id)
+		before, _ := utf8.DecodeLastRuneInString(s[:start])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if !continuesID(before) && !continuesID(after) {
+			return true
+		}
+		from = start + 1
+	}
+	return false
+}
+
+func continuesID(r rune) bool {
+	return r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 func (c *Client) found(d *dispatch, r Run) (Run, error) {
@@ -148,10 +175,12 @@ func (c *Client) tokenLogin(ctx context.Context) string {
 
 // FindRun looks for the run that another shard of the same check
 // dispatched: the run of req's workflow, event and branch, created since
-// since, whose name carries req.CorrelationID (the workflow repeats its
-// CorrelationInput in its run-name). It lists the runs every discovery
-// interval until one shows up or ctx ends, and fails rather than guess
-// when several carry the ID.
+// since, whose name carries req.CorrelationID as a whole (the workflow
+// repeats its CorrelationInput in its run-name). It lists the runs every
+// discovery interval until one shows up, and fails rather than guess when
+// several carry the ID. When ctx ends first, or a wait GitHub asks for
+// would outlast ctx's deadline, the error wraps ErrNoRun and the reason
+// (ctx.Err() or ErrDeadline).
 func (c *Client) FindRun(ctx context.Context, req Request, since time.Time) (Run, error) {
 	if req.CorrelationID == "" || req.CorrelationInput == "" {
 		return Run{}, configError(CorrelationInput, nil, "a shard that does not dispatch finds the run by its correlation ID, and none was given; name the workflow input the ID is sent in")
@@ -160,10 +189,19 @@ func (c *Client) FindRun(ctx context.Context, req Request, since time.Time) (Run
 	if err != nil {
 		return Run{}, err
 	}
+	notFound := func(why error) error {
+		return fmt.Errorf("no run of %s carrying %q showed up (%w); check that the shard that dispatches ran, and that the workflow repeats input %q in its run-name: %w",
+			d.subject(), d.correlationID, why, req.CorrelationInput, ErrNoRun)
+	}
 	announced := false
 	for {
 		listed, err := c.listRunsSince(ctx, d, since.Add(-ClockSkew))
-		if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return Run{}, notFound(ctx.Err())
+		case errors.Is(err, ErrDeadline):
+			return Run{}, notFound(err)
+		case err != nil:
 			return Run{}, err
 		}
 		var ours []Run
@@ -185,8 +223,7 @@ func (c *Client) FindRun(ctx context.Context, req Request, since time.Time) (Run
 			c.logf("waiting for the run of %s that carries %q, dispatched by another shard", d.subject(), d.correlationID)
 		}
 		if err := c.sleep(ctx, jitter(c.discoveryInterval)); err != nil {
-			return Run{}, fmt.Errorf("no run of %s carrying %q showed up (%w); check that the shard that dispatches ran, and that the workflow repeats input %q in its run-name: %w",
-				d.subject(), d.correlationID, err, req.CorrelationInput, ErrNoRun)
+			return Run{}, notFound(err)
 		}
 	}
 }

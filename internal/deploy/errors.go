@@ -30,6 +30,11 @@ var ErrAlreadyCompleted = errors.New("workflow run already completed")
 // followed.
 var ErrRerun = errors.New("workflow run re-run while followed")
 
+// ErrDeadline is wrapped by an error when waiting as GitHub asked (a rate
+// limit's wait, a backoff) would outlast the context's deadline: the wait
+// is refused at once, and for the caller the deadline has run out.
+var ErrDeadline = errors.New("out of time")
+
 // ErrJobNotFound is wrapped by FollowJob's error when the run completed
 // without a job of the name it was asked to follow.
 var ErrJobNotFound = errors.New("job not found in the workflow run")

@@ -146,11 +146,12 @@ func backoff(n int) time.Duration {
 }
 
 // waitFor sleeps d unless that would outlast ctx, so that a rate limit that
-// resets after the deploy timeout fails now rather than at the deadline.
+// resets after the deploy timeout fails now rather than at the deadline;
+// the error then wraps ErrDeadline as well as cause.
 func (c *Client) waitFor(ctx context.Context, d time.Duration, what string, cause error) error {
 	if deadline, ok := ctx.Deadline(); ok && c.now().Add(d).After(deadline) && d > time.Second {
-		return fmt.Errorf("waiting %s for %s would outlast the deadline at %s: %w",
-			roundWait(d), what, deadline.UTC().Format(clockLayout), cause)
+		return fmt.Errorf("%w: waiting %s for %s would outlast the deadline at %s: %w",
+			ErrDeadline, roundWait(d), what, deadline.UTC().Format(clockLayout), cause)
 	}
 	return c.sleep(ctx, d)
 }

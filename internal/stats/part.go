@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -218,10 +219,13 @@ func Merge(parts []*Part, degraded float64) (*Summary, error) {
 
 // merger merges parts.
 type merger struct {
-	parts   []*Part
-	start   time.Time
-	elapsed time.Duration
-	err     error
+	parts []*Part
+	start time.Time
+	err   error
+	// down holds every target's merged windows, by target index, before
+	// the summary keeps the longest: phases and selections count the
+	// windows within their span, as one recorder would.
+	down [][]Window
 }
 
 // offset is how far part p started after the merged start.
@@ -239,16 +243,16 @@ func (m *merger) merge(degraded float64) (*Summary, error) {
 		}
 	}
 	s := &Summary{Start: m.start, Elapsed: end.Sub(m.start)}
-	m.elapsed = s.Elapsed
 	s.Overall = m.aggregate(func(p *Part) *PartAggregate { return &p.Overall })
 	s.Targets = m.targets(s.Elapsed)
 	s.Modes = m.modes()
-	s.Outage = m.windows(func(p *Part) *PartWindows { return &p.Outage }, spacing(s.Elapsed, s.Overall.Requests))
+	s.Outage = m.windows(func(p *Part) *PartWindows { return &p.Outage })
 	s.Versions = m.versions()
 	s.Codes, s.Errors = m.codes()
 	s.Seconds = m.seconds(s.Versions)
 	s.Phases = m.phases(s)
 	s.Selected = m.selected(s.Elapsed)
+	m.selectedDowntime(s)
 	s.Degraded = degradedWindows(s.Seconds, degraded)
 	s.FirstFailure, s.LastFailure = m.failures()
 	return s, m.err
@@ -328,12 +332,13 @@ func (m *merger) targets(elapsed time.Duration) []TargetSummary {
 			}
 			return nil
 		})
-		down := m.windows(func(p *Part) *PartWindows {
+		down, every := m.everyWindow(func(p *Part) *PartWindows {
 			if t := find(p); t != nil && t.Requests > 0 {
 				return &t.Down
 			}
 			return nil
-		}, spacing(elapsed, agg.Requests))
+		})
+		m.down = append(m.down, every)
 		out = append(out, TargetSummary{Name: name, Aggregate: agg, Down: down, elapsed: elapsed})
 	}
 	return out
@@ -365,27 +370,23 @@ func (m *merger) modes() []ModeSummary {
 				return &pm.Down
 			}
 			return nil
-		}, spacing(m.elapsed, mode.Requests))
+		})
 		out = append(out, mode)
 	}
 	return out
 }
 
-// spacing is the time between a stream's requests over the merged run.
-func spacing(elapsed time.Duration, requests int64) time.Duration {
-	if requests <= 0 {
-		return 0
-	}
-	return elapsed / time.Duration(requests)
+// windows intersects the windows of every part that has the stream: the
+// stream was down only where it was down in all of them, from the last
+// success any shard saw to the next (see mergeWindows).
+func (m *merger) windows(of func(*Part) *PartWindows) Windows {
+	out, _ := m.everyWindow(of)
+	return out
 }
 
-// windows intersects the windows of every part that has the stream: the
-// stream was down only where it was down in all of them. A merged window
-// begins one of the stream's request intervals (spacing) after the last
-// success any shard saw, where the merged schedule sent its next request,
-// which failed: so it spans what a single recorder's window would, from
-// the first failure to the next success.
-func (m *merger) windows(of func(*Part) *PartWindows, spacing time.Duration) Windows {
+// everyWindow is windows, and also every merged window in time order
+// (the summary lists only the longest).
+func (m *merger) everyWindow(of func(*Part) *PartWindows) (Windows, []Window) {
 	var lists [][]Window
 	open := true
 	for _, p := range m.parts {
@@ -405,7 +406,7 @@ func (m *merger) windows(of func(*Part) *PartWindows, spacing time.Duration) Win
 		open = open && w.Open
 	}
 	if len(lists) == 0 {
-		return Windows{}
+		return Windows{}, nil
 	}
 	if len(lists) == 1 {
 		// One shard: its windows as they were.
@@ -415,48 +416,99 @@ func (m *merger) windows(of func(*Part) *PartWindows, spacing time.Duration) Win
 		}
 		out := d.summary()
 		out.Open = open
-		return out
+		return out, lists[0]
 	}
-	merged := lists[0]
-	for _, next := range lists[1:] {
-		merged = intersect(merged, next)
-	}
-	for i := range merged {
-		merged[i].Start = min(merged[i].End, merged[i].After+spacing)
-	}
+	merged := mergeWindows(lists)
 	var d downtime
 	for _, w := range merged {
 		d.keep(w)
 	}
 	out := d.summary()
 	out.Open = open && len(merged) > 0 && merged[len(merged)-1].Open
-	return out
+	return out, merged
 }
 
-// intersect returns the gaps both sorted lists of windows leave between
-// their successes: from the later of the last successes before to the
-// earlier of the next successes after.
-func intersect(a, b []Window) []Window {
-	var out []Window
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		after, end := max(a[i].After, b[j].After), min(a[i].End, b[j].End)
-		if after < end {
-			out = append(out, Window{
-				After: after, Start: after, End: end,
-				Failures: a[i].Failures + b[j].Failures,
-				Classes:  union(a[i].Classes, b[j].Classes),
-				Codes:    unionSorted(a[i].Codes, b[j].Codes),
-				Open:     a[i].Open && b[j].Open,
-			})
+// span is a stretch in which no part got a success, with the window of
+// each part that holds it (by index into that part's list).
+type span struct {
+	after, end time.Duration
+	from       []int
+}
+
+// mergeWindows merges the parts' windows of one stream into the windows
+// one recorder of the whole stream would have seen: the spans in which no
+// part got a success, from the latest success before to the earliest
+// after, that hold a failure.
+//
+// Within a part's window every request of that part failed, and they came
+// at the window's own pace: Failures of them from Start, one every
+// (End−Start)/Failures. So each part's failures inside a span are known,
+// and the merged window starts at the first of them: the first request
+// any part sent after the last success. A span that holds none is only
+// the gap between two parts' successes, and no window.
+func mergeWindows(lists [][]Window) []Window {
+	spans := make([]span, len(lists[0]))
+	for i, w := range lists[0] {
+		spans[i] = span{after: w.After, end: w.End, from: []int{i}}
+	}
+	for _, next := range lists[1:] {
+		var out []span
+		i, j := 0, 0
+		for i < len(spans) && j < len(next) {
+			after, end := max(spans[i].after, next[j].After), min(spans[i].end, next[j].End)
+			if after < end {
+				out = append(out, span{after: after, end: end, from: append(slices.Clone(spans[i].from), j)})
+			}
+			if spans[i].end < next[j].End {
+				i++
+			} else {
+				j++
+			}
 		}
-		if a[i].End < b[j].End {
-			i++
-		} else {
-			j++
+		spans = out
+	}
+
+	var windows []Window
+	for _, s := range spans {
+		merged := Window{After: s.after, Start: -1, End: s.end, Open: true}
+		for part, i := range s.from {
+			own := lists[part][i]
+			first, failures := failuresWithin(own, s.after, s.end)
+			if failures == 0 {
+				continue
+			}
+			if merged.Start < 0 || first < merged.Start {
+				merged.Start = first
+			}
+			merged.Failures += failures
+			merged.Classes = union(merged.Classes, own.Classes)
+			merged.Codes = unionSorted(merged.Codes, own.Codes)
+			merged.Open = merged.Open && own.Open
+		}
+		if merged.Failures > 0 {
+			windows = append(windows, merged)
 		}
 	}
-	return out
+	return windows
+}
+
+// failuresWithin returns when the first of w's failures at or after from
+// was sent and how many were sent from then until before to.
+func failuresWithin(w Window, from, to time.Duration) (first time.Duration, failures int64) {
+	if w.Failures <= 0 || w.End <= w.Start {
+		return 0, 0
+	}
+	pace := float64(w.End-w.Start) / float64(w.Failures)
+	// n-th failure (from 0) at w.Start + n·pace.
+	lo := int64(0)
+	if from > w.Start {
+		lo = int64(math.Ceil(float64(from-w.Start) / pace))
+	}
+	hi := min(w.Failures, int64(math.Ceil(float64(to-w.Start)/pace)))
+	if hi <= lo {
+		return 0, 0
+	}
+	return w.Start + time.Duration(math.Round(float64(lo)*pace)), hi - lo
 }
 
 func union[T comparable](a, b []T) []T {
@@ -608,8 +660,8 @@ func (m *merger) phases(s *Summary) []PhaseSummary {
 	}
 	for i := range out {
 		p := &out[i]
-		for _, t := range s.Targets {
-			for _, w := range t.Down.List {
+		for _, windows := range m.down {
+			for _, w := range windows {
 				p.Downtime = max(p.Downtime, min(w.End, p.End)-max(w.Start, p.Start))
 			}
 		}
@@ -634,6 +686,37 @@ func (m *merger) selected(elapsed time.Duration) []*Selected {
 		}
 	}
 	return out
+}
+
+// selectedDowntime sets each selection's downtime from the merged windows
+// of its targets within its phase, as one recorder counts it
+// (noteSelectedWindow). The shards' own figures will not do: a shard's
+// window runs from its own first failure to its own next success, which
+// can come several of the merged schedule's requests after the first
+// success any shard got.
+func (m *merger) selectedDowntime(s *Summary) {
+	for _, sel := range s.Selected {
+		sel.Down = 0
+		from, to := time.Duration(0), time.Duration(math.MaxInt64)
+		if sel.Phase != "" {
+			i := slices.IndexFunc(s.Phases, func(p PhaseSummary) bool { return p.Name == sel.Phase })
+			if i < 0 {
+				continue
+			}
+			from = s.Phases[i].Start
+			if i+1 < len(s.Phases) {
+				to = s.Phases[i+1].Start
+			}
+		}
+		for target, windows := range m.down {
+			if sel.Targets != nil && !slices.Contains(sel.Targets, target) {
+				continue
+			}
+			for _, w := range windows {
+				sel.Down = max(sel.Down, min(w.End, to)-max(w.Start, from))
+			}
+		}
+	}
 }
 
 func sameSelection(a, b Selection) bool {
