@@ -131,8 +131,8 @@ func exitCodeOf(rep *report.Report, runErr error) (int, *report.Report, error) {
 		return exitCancelled, rep, fmt.Errorf("cancelled after %s of load; the partial report was written", rep.Summary.Elapsed.Round(time.Second))
 	case errors.As(runErr, &shardErr):
 		// A shard that followed no deploy, or lost it, fails its job as
-		// the check it is part of fails.
-		return exitBreach, rep, runErr
+		// the check it is part of fails; its verdict annotation says why.
+		return exitBreach, rep, nil
 	case runErr != nil:
 		return exitSetup, rep, runErr
 	case rep.Verdict() == report.Sharded:

@@ -142,8 +142,8 @@ func TestAShardThatFindsNoRunFailsItsJobNamingDeployTimeoutAndItsKey(t *testing.
 		"deploy-timeout":    "3s",
 	})
 	run := runCommand(t, checktest.Gates(checktest.HitsAtLeast(api, 10)), inputs, map[string]string{"GITHUB_API_URL": github.URL})
-	if run.exit != exitBreach || run.outputs["verdict"] != "shard" {
-		t.Fatalf("exit %d, verdict %q; want %d, shard\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.stdout, run.stderr)
+	if run.exit != exitBreach || run.outputs["verdict"] != "fail" {
+		t.Fatalf("exit %d, verdict %q; want %d, fail\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitBreach, run.stdout, run.stderr)
 	}
 	var annotation string
 	for _, line := range strings.Split(run.stdout, "\n") {
@@ -156,7 +156,7 @@ func TestAShardThatFindsNoRunFailsItsJobNamingDeployTimeoutAndItsKey(t *testing.
 			t.Errorf("error annotation %q lacks %q\nstdout:\n%s", annotation, want, run.stdout)
 		}
 	}
-	summaryHas(t, run, "shard 2 of 3", "- Deploy: no run carrying shard-key", "deploy-timeout 3s")
+	summaryHas(t, run, "## ❌ Deploy load check — shard 2 of 3: fail", "- Deploy: no run carrying shard-key", "deploy-timeout 3s")
 	if n := github.Count(deploytest.EndpointWorkflowDispatch); n != 0 {
 		t.Errorf("shard 2 dispatched %d times; only shard 1 dispatches", n)
 	}

@@ -86,8 +86,8 @@ func TestAShardThatFindsNoRunWithinDeployTimeoutFailsNamingItsKey(t *testing.T) 
 	if d == nil || d.RunID != 0 || !strings.Contains(d.Problem, "deploy-timeout 2s") || !strings.Contains(d.Problem, `"9001-1"`) {
 		t.Fatalf("deploy %+v, want no run and a problem naming deploy-timeout and the key", d)
 	}
-	if rep.Verdict() != report.Sharded || !d.Failed() {
-		t.Errorf("verdict %q, deploy failed %v; want a shard whose deploy failed", rep.Verdict(), d.Failed())
+	if rep.Verdict() != report.Fail || !d.Failed() {
+		t.Errorf("verdict %q, deploy failed %v; want a shard that fails for its deploy", rep.Verdict(), d.Failed())
 	}
 	if n := github.Count(deploytest.EndpointWorkflowDispatch); n != 0 {
 		t.Errorf("shard 2 dispatched %d times; only shard 1 dispatches", n)

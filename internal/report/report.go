@@ -135,6 +135,10 @@ func (r *Report) Verdict() string {
 	switch {
 	case r.Cancelled:
 		return Cancelled
+	case r.Shard != nil && r.Deploy != nil && r.Deploy.Problem != "":
+		// A shard that found no run, or lost it, holds a share of a check
+		// that cannot vouch for the deploy.
+		return Fail
 	case r.Shard != nil:
 		return Sharded
 	case r.Deploy.Failed():
@@ -356,6 +360,9 @@ func checkName(c verdict.Check) string { return c.Subject() }
 // annotation: why the check did not pass, and always whether an endpoint
 // never recovered.
 func (r *Report) Headline() string {
+	if r.Shard != nil && r.Verdict() == Fail {
+		return fmt.Sprintf("fail: shard %d of %d: %s", r.Shard.Index, r.Shard.Count, r.Deploy.Problem)
+	}
 	if r.Shard != nil {
 		s := r.Summary
 		return fmt.Sprintf("shard %d of %d: %s, %s failed; the merge job judges the check", r.Shard.Index, r.Shard.Count,
@@ -413,7 +420,7 @@ const maxAnnotations = 10
 // disruption stayed within its limits.
 func (r *Report) Annotations() []Annotation {
 	level, disruption := "error", "error"
-	if r.Passed() || r.Shard != nil {
+	if r.Passed() || r.Verdict() == Sharded {
 		level, disruption = "notice", "warning"
 	}
 	out := []Annotation{{Level: level, Title: "Deploy load check: " + r.Verdict(), Message: r.Headline()}}

@@ -53,7 +53,11 @@ type ShardReport struct {
 // merge judges.
 func (r *Report) writeShard(b *strings.Builder) {
 	sh, s := r.Shard, r.Summary
-	fmt.Fprintf(b, "## 🧩 Deploy load check — shard %d of %d\n\n", sh.Index, sh.Count)
+	if r.Verdict() == Fail {
+		fmt.Fprintf(b, "## ❌ Deploy load check — shard %d of %d: fail\n\n", sh.Index, sh.Count)
+	} else {
+		fmt.Fprintf(b, "## 🧩 Deploy load check — shard %d of %d\n\n", sh.Index, sh.Count)
+	}
 	fmt.Fprintf(b, "This job held share %d of %d (%s) on %s for %s: %s, %s failed · %s. Its report goes to the merge job, which judges the whole check; key `%s`.\n\n",
 		sh.Index, sh.Count, rateText(r.Health.Rate), plural(int64(max(1, len(s.Targets))), "endpoint"), span(s.Elapsed),
 		plural(s.Overall.Requests, "request"), count(s.Overall.Failures), r.origin(), code(sh.Key))
