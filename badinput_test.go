@@ -19,6 +19,9 @@ type badInput struct {
 	args   []string
 	input  string // the input the message must name
 	want   string // what the message must hold: the bad value, quoted
+	// unsaid, when set, is part of a secret value the message must not
+	// quote.
+	unsaid string
 }
 
 // q quotes a value as the messages do.
@@ -53,7 +56,7 @@ var badInputs = []badInput{
 	{name: "a malformed IPv6 URL", inputs: map[string]string{"targets": "http://[::1/health"}, input: "targets", want: q("http://[::1/health")},
 	{name: "a port out of range", inputs: map[string]string{"targets": "http://127.0.0.1:99999/health"}, input: "targets", want: q("99999")},
 	{name: "a target line with three fields", inputs: map[string]string{"targets": "GET $API/health now"}, input: "targets", want: q("GET $API/health now")},
-	{name: "an empty target list", inputs: map[string]string{"targets": ""}, input: "targets", want: "no targets"},
+	{name: "an empty target list", inputs: map[string]string{"targets": ""}, input: "targets", want: "is empty, and so is targets-file"},
 	{name: "a target list of comments", inputs: map[string]string{"targets": "# GET $API/health\n\n"}, input: "targets", want: "no targets"},
 	{name: "a name given to two targets", inputs: map[string]string{"targets": "# @name health\n$API/health\n\n# @name health\n$API/ready"}, input: "targets", want: q("health")},
 
@@ -117,6 +120,16 @@ var badInputs = []badInput{
 	{name: "a health URL that is not http", inputs: map[string]string{"health-url": "ftp://127.0.0.1/ready"}, input: "health-url", want: q("ftp://127.0.0.1/ready")},
 	{name: "a version field path with a gap", inputs: map[string]string{"version-field": "build..version"}, input: "version-field", want: q("build..version")},
 	{name: "a zero max-workers", inputs: map[string]string{"max-workers": "0"}, input: "max-workers", want: q("0")},
+
+	// inputs set empty that need a value
+	{name: "a rate set empty", inputs: map[string]string{"rate": ""}, input: "rate", want: "is empty; want "},
+	{name: "a duration set empty", inputs: map[string]string{"duration": ""}, input: "duration", want: "is empty; want "},
+	{name: "a boolean set empty", inputs: map[string]string{"fail-on-load-shortfall": ""}, input: "fail-on-load-shortfall", want: "is empty; want true or false"},
+	{name: "a head set empty", deploy: true, inputs: map[string]string{"head": ""}, input: "head", want: "is empty; want "},
+
+	// values no request can carry in a header; secrets are not quoted
+	{name: "a bearer token with a control character", inputs: map[string]string{"bearer-token": "bearer-s3cret\x01"}, input: "bearer-token", want: "contains a control character, 0x01, at byte 14", unsaid: "bearer-s3cret"},
+	{name: "a header value with a control character", inputs: map[string]string{"headers": "X-Api-Key: api-k3y\x02"}, input: "headers", want: `the value of header "X-Api-Key" contains a control character, 0x02, at byte 8`, unsaid: "api-k3y"},
 
 	// conflicting inputs
 	{name: "workflow and event-type together with workflow-inputs", deploy: true, inputs: map[string]string{"event-type": "deploy", "workflow-inputs": "version=2"}, input: "workflow-inputs", want: q("version=2")},
@@ -199,6 +212,13 @@ func checkBadInput(t *testing.T, tt badInput) {
 	}
 	checkOneMessage(t, "stderr", run.stderr, "deploy-load-check: ", tt.input, expand(tt.want))
 	checkOneMessage(t, "stdout", unescapeCommands(run.stdout), "::error::", tt.input, expand(tt.want))
+	if tt.unsaid != "" {
+		for _, line := range strings.Split(run.stderr+run.stdout, "\n") {
+			if strings.Contains(line, tt.unsaid) && !strings.HasPrefix(line, "::add-mask::") {
+				t.Errorf("a message quotes the secret value: %s", line)
+			}
+		}
+	}
 	if run.summary != "" || len(run.outputs) != 0 {
 		t.Errorf("a bad input still wrote a summary or outputs: %q %v", run.summary, run.outputs)
 	}

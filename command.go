@@ -40,7 +40,9 @@ const (
 // outside dependency is a field, so the whole command runs in tests with
 // buffers and a map for the environment.
 type command struct {
-	getenv         func(string) string
+	// lookupEnv answers a variable and whether it is set, as os.LookupEnv
+	// does: an input's variable set empty is an input set empty.
+	lookupEnv      func(string) (string, bool)
 	stdout, stderr io.Writer
 	// tune, when set, adjusts the process to the load (open files,
 	// GOMAXPROCS); tests running many commands in one process leave it nil.
@@ -63,6 +65,12 @@ func (c *command) main(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(c.stderr, "deploy-load-check: %s\n", err)
 	return code
+}
+
+// getenv answers a variable, empty when it is not set.
+func (c *command) getenv(key string) string {
+	v, _ := c.lookupEnv(key)
+	return v
 }
 
 func (c *command) actions() *githubactions.Action {
@@ -152,7 +160,7 @@ func (c *command) parse(args []string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, rest, err := config.NewSource(spec, args, c.getenv, c.stderr)
+	src, rest, err := config.NewSource(spec, args, c.lookupEnv, c.stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -199,3 +199,47 @@ func TestBadInputStopsBeforeAnyLoad(t *testing.T) {
 		}
 	})
 }
+
+// The runner sets every input's variable, action.yml's defaults filled in:
+// one set empty in the workflow (max-downtime: "") is there and empty, and
+// means what action.yml says empty means, not the default.
+func TestInputsSetEmptyMeanWhatActionYMLSays(t *testing.T) {
+	t.Parallel()
+	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	run := runCommand(t, nil, map[string]string{
+		"targets":                server.URL + "/up\n" + server.URL + "/down",
+		"rate":                   "20/1s",
+		"duration":               "1s",
+		"preflight-timeout":      "0s",
+		"max-error-rate":         "100%",
+		"max-downtime":           "",
+		"report-file":            "",
+		"fail-on-load-shortfall": "false",
+	}, nil)
+	// /down never answered with a success: with the default max-downtime
+	// (0s) the check would fail.
+	if run.exit != exitPass || run.outputs["verdict"] != "pass" {
+		t.Fatalf("exit %d, verdict %q; want %d and pass with no downtime limit\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitPass, run.stdout, run.stderr)
+	}
+	if strings.Contains(run.summary, "(max-downtime)") {
+		t.Errorf("the summary judges max-downtime, set empty:\n%s", run.summary)
+	}
+	if got, ok := run.outputs["report"]; !ok || got != "" {
+		t.Errorf("report output %q (set: %v), want it empty with report-file empty", got, ok)
+	}
+	if files, _ := filepath.Glob(filepath.Join(run.dir, "*.json")); len(files) != 0 {
+		t.Errorf("a report was written with report-file empty: %v", files)
+	}
+
+	t.Run("and one that needs a value says it is empty", func(t *testing.T) {
+		t.Parallel()
+		run := runCommand(t, nil, map[string]string{"targets": server.URL + "/up", "rate": ""}, nil)
+		if run.exit != exitSetup || !strings.Contains(run.stderr, `input "rate": is empty; want `) {
+			t.Errorf("exit %d, want %d with the input named and called empty\nstderr:\n%s", run.exit, exitSetup, run.stderr)
+		}
+	})
+}

@@ -47,7 +47,7 @@ func (c *command) demo(ctx context.Context, args []string) (int, error) {
 	env := demoEnv(staging, dir, prCheck, out)
 	// From here on the command, its error printing included, sees the
 	// demo's environment alone.
-	c.getenv = func(key string) string { return env[key] }
+	c.lookupEnv = config.MapEnv(env)
 	c.stdout = out
 	code, rep, err := c.check(ctx, args)
 	if err != nil || rep == nil || prCheck {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zerodowntime/deploy-load-check/internal/config"
 )
 
 // demoRun is what one in-process run of the demo left behind.
@@ -36,7 +38,7 @@ func runDemo(t *testing.T, args ...string) demoRun {
 		"github-token": testToken,
 	}, map[string]string{"GITHUB_API_URL": githubNeverCalled(t)})
 	var stdout, stderr bytes.Buffer
-	cmd := &command{getenv: func(k string) string { return vars[k] }, stdout: &stdout, stderr: &stderr, tempDir: tempDir}
+	cmd := &command{lookupEnv: config.MapEnv(vars), stdout: &stdout, stderr: &stderr, tempDir: tempDir}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	run := demoRun{exit: cmd.main(ctx, append([]string{"demo"}, args...)), stdout: stdout.String(), stderr: stderr.String()}
