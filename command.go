@@ -52,6 +52,9 @@ type command struct {
 	// tempDir is where the demo makes the directory for its report; empty
 	// means the system's (TMPDIR).
 	tempDir string
+	// parsed, when set, is called with the inputs once they are read,
+	// before anything is sent: the demo tells what it will do.
+	parsed func(*config.Config)
 }
 
 // main runs the command and returns the process exit code.
@@ -98,6 +101,9 @@ func (c *command) check(ctx context.Context, args []string) (int, *report.Report
 	cfg, err := c.parse(args)
 	if err != nil {
 		return exitSetup, nil, err
+	}
+	if c.parsed != nil {
+		c.parsed(cfg)
 	}
 	if c.tune != nil && cfg.Merge == "" {
 		c.tune(cfg, c.logf)

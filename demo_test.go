@@ -82,6 +82,8 @@ func TestTheDemoShowsADeployWhoseBlipFailsTheCheckAndExits0(t *testing.T) {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
 	}
 	for _, want := range []string{
+		// The flags given over the demo's own inputs.
+		"demo: the check holds load at 100/s for 1s, dispatches the deploy, follows its run, then holds load 1s more\n",
 		"deploy: dispatched workflow \"deploy-staging.yml\"",
 		"## ❌ Deploy load check — fail",
 		"Deploy of deploy-staging.yml in acme/shop",
@@ -121,11 +123,11 @@ func TestTheDemoShowsADeployWhoseBlipFailsTheCheckAndExits0(t *testing.T) {
 
 func TestTheDemoPRCheckPasses(t *testing.T) {
 	t.Parallel()
-	run := runDemo(t, "pr-check", "--duration", "2s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false", "--max-p99", "5s", "--thresholds", "p(95)<5s\ndowntime<=500ms")
+	run := runDemo(t, "pr-check", "--duration", "2s", "--rate", "60/1s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false", "--max-p99", "5s", "--thresholds", "p(95)<5s\ndowntime<=500ms")
 	if run.exit != exitPass {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
 	}
-	for _, want := range []string{"demo: a PR check: ", "## ✅ Deploy load check — pass", "PR check: 100/s on 4 endpoints", "`GET /api/items`", "`POST /api/orders`", "- ✓ `downtime<=500ms` (thresholds)", "\npass: "} {
+	for _, want := range []string{"demo: a PR check: 2s of load at 60/s on the staging API at ", "## ✅ Deploy load check — pass", "PR check: 60/s on 4 endpoints", "`GET /api/items`", "`POST /api/orders`", "- ✓ `downtime<=500ms` (thresholds)", "\npass: "} {
 		if !strings.Contains(run.stdout, want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, run.stdout)
 		}
