@@ -222,7 +222,7 @@ func (c *command) publish(cfg *config.Config, rep *report.Report) error {
 		c.logf("report: %s", cfg.ReportFile)
 	}
 	gh := c.actions()
-	if err := publish(rep, gh, c.getenv, c.stdout); err != nil {
+	if err := publish(rep, c.getenv, c.stdout); err != nil {
 		return err
 	}
 	if c.getenv("GITHUB_ACTIONS") != "true" {

@@ -13,6 +13,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/zerodowntime/deploy-load-check/internal/check/checktest"
+	"github.com/zerodowntime/deploy-load-check/internal/config"
+	"github.com/zerodowntime/deploy-load-check/internal/report"
 )
 
 func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
@@ -242,4 +244,61 @@ func TestInputsSetEmptyMeanWhatActionYMLSays(t *testing.T) {
 			t.Errorf("exit %d, want %d with the input named and called empty\nstderr:\n%s", run.exit, exitSetup, run.stderr)
 		}
 	})
+}
+
+// A target named like go-githubactions' fixed delimiter would end its
+// value early in GITHUB_OUTPUT; each value has a delimiter of its own.
+func TestAnOutputHoldingTheOldDelimiterStaysOneValue(t *testing.T) {
+	t.Parallel()
+	const name = "_GitHubActionsFileCommandDelimeter_"
+	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	run := runCommand(t, nil, map[string]string{
+		"targets":                server.URL + "/up\n\n# @name " + name + "\n" + server.URL + "/down",
+		"rate":                   "20/1s",
+		"duration":               "1s",
+		"preflight-timeout":      "0s",
+		"max-error-rate":         "100%",
+		"max-downtime":           "",
+		"fail-on-load-shortfall": "false",
+	}, nil)
+	if run.exit != exitPass {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", run.exit, exitPass, run.stderr)
+	}
+	if run.outputs["downtime-target"] != name || run.outputs["verdict"] != "pass" {
+		t.Errorf("outputs downtime-target %q, verdict %q; want %q and pass", run.outputs["downtime-target"], run.outputs["verdict"], name)
+	}
+	spec, err := config.ParseSpec(actionYML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.outputs) != len(spec.Outputs) {
+		t.Errorf("%d outputs read back, want action.yml's %d: %v", len(run.outputs), len(spec.Outputs), run.outputs)
+	}
+}
+
+func TestWriteOutputsPicksADelimiterTheValueDoesNotHold(t *testing.T) {
+	t.Parallel()
+	delimiters := []string{"ghadelimiter_1", "ghadelimiter_2", "ghadelimiter_3"}
+	next := func() string {
+		d := delimiters[0]
+		delimiters = delimiters[1:]
+		return d
+	}
+	var out strings.Builder
+	err := writeOutputs(&out, []report.Output{{Name: "downtime-target", Value: "a\nghadelimiter_1\nb"}, {Name: "verdict", Value: "pass"}}, next)
+	want := "downtime-target<<ghadelimiter_2\na\nghadelimiter_1\nb\nghadelimiter_2\nverdict<<ghadelimiter_3\npass\nghadelimiter_3\n"
+	if err != nil || out.String() != want {
+		t.Errorf("writeOutputs wrote\n%s(error %v)\nwant\n%s", out.String(), err, want)
+	}
+	got := parseOutputs(out.String())
+	if got["downtime-target"] != "a\nghadelimiter_1\nb" || got["verdict"] != "pass" {
+		t.Errorf("read back %q", got)
+	}
+	if randomDelimiter() == randomDelimiter() || !strings.HasPrefix(randomDelimiter(), "ghadelimiter_") {
+		t.Errorf("randomDelimiter gives %q twice, or without the ghadelimiter_ prefix", randomDelimiter())
+	}
 }
