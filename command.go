@@ -111,6 +111,11 @@ func (c *command) check(ctx context.Context, args []string) (int, *report.Report
 	rep, runErr := c.runCheck(ctx, cfg)
 	if rep == nil {
 		if ctx.Err() != nil {
+			// Cancelled before any load: no figures, but a workflow
+			// reading the verdict must still find one.
+			if err := publishCancelled(c.getenv, c.stdout); err != nil {
+				return exitCancelled, nil, fmt.Errorf("%w; %w", runErr, err)
+			}
 			return exitCancelled, nil, runErr
 		}
 		return exitSetup, nil, runErr

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/zerodowntime/deploy-load-check/internal/config"
 	"github.com/zerodowntime/deploy-load-check/internal/report"
 )
 
@@ -28,21 +29,61 @@ func publish(rep *report.Report, getenv func(string) string, stdout io.Writer) e
 	if err := report.WriteMarkdown(&markdown, rep); err != nil {
 		return err
 	}
-	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		if err := appendFile(path, markdown.String()); err != nil {
-			return fmt.Errorf("write job summary: %w", err)
-		}
-	} else {
-		fmt.Fprintf(stdout, "\n%s", markdown.String())
+	if err := writeSummary(markdown.String(), getenv, stdout); err != nil {
+		return err
 	}
-	if path := getenv("GITHUB_OUTPUT"); path != "" {
-		var outputs strings.Builder
-		if err := writeOutputs(&outputs, rep.Outputs(), randomDelimiter); err != nil {
-			return fmt.Errorf("write step outputs: %w", err)
-		}
-		if err := appendFile(path, outputs.String()); err != nil {
-			return fmt.Errorf("write step outputs: %w", err)
-		}
+	return appendOutputs(rep.Outputs(), getenv)
+}
+
+// cancelledSummary is the job summary of a check cancelled before any load.
+const cancelledSummary = "## ⏹️ Deploy load check — cancelled\n\n" +
+	"The job was cancelled before any load: no load was sent and no deploy was dispatched, so there are no figures to judge.\n"
+
+// publishCancelled writes the job summary and the step outputs of a check
+// cancelled before any load: verdict cancelled, requests 0, the others
+// empty.
+func publishCancelled(getenv func(string) string, stdout io.Writer) error {
+	if err := writeSummary(cancelledSummary, getenv, stdout); err != nil {
+		return err
+	}
+	spec, err := config.ParseSpec(actionYML)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{"verdict": report.Cancelled, "requests": "0"}
+	outputs := make([]report.Output, len(spec.Outputs))
+	for i, o := range spec.Outputs {
+		outputs[i] = report.Output{Name: o.Name, Value: values[o.Name]}
+	}
+	return appendOutputs(outputs, getenv)
+}
+
+// writeSummary appends markdown to the job summary; outside Actions it
+// goes to stdout.
+func writeSummary(markdown string, getenv func(string) string, stdout io.Writer) error {
+	path := getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		fmt.Fprintf(stdout, "\n%s", markdown)
+		return nil
+	}
+	if err := appendFile(path, markdown); err != nil {
+		return fmt.Errorf("write job summary: %w", err)
+	}
+	return nil
+}
+
+// appendOutputs sets the step outputs, in Actions.
+func appendOutputs(outputs []report.Output, getenv func(string) string) error {
+	path := getenv("GITHUB_OUTPUT")
+	if path == "" {
+		return nil
+	}
+	var text strings.Builder
+	if err := writeOutputs(&text, outputs, randomDelimiter); err != nil {
+		return fmt.Errorf("write step outputs: %w", err)
+	}
+	if err := appendFile(path, text.String()); err != nil {
+		return fmt.Errorf("write step outputs: %w", err)
 	}
 	return nil
 }
