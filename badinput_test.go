@@ -72,6 +72,8 @@ var badInputs = []badInput{
 	{name: "a doubled operator", inputs: map[string]string{"thresholds": "p(95)<<3"}, input: "thresholds", want: q("p(95)<<3")},
 	{name: "a threshold without an operator", inputs: map[string]string{"thresholds": "avg 200ms"}, input: "thresholds", want: q("avg 200ms")},
 	{name: "an unknown metric", inputs: map[string]string{"thresholds": "latency<1s"}, input: "thresholds", want: q("latency<1s")},
+	{name: "a percentile without parentheses", inputs: map[string]string{"thresholds": "p95<500ms"}, input: "thresholds", want: q("p95<500ms") + `: unknown metric "p95"; a percentile is written p(95), as in k6`},
+	{name: "a k6 percentile without parentheses", inputs: map[string]string{"thresholds": "http_req_duration: p99.9<1500"}, input: "thresholds", want: "a percentile is written p(99.9)"},
 	{name: "an error-rate threshold above 100%", inputs: map[string]string{"thresholds": "error_rate<150%"}, input: "thresholds", want: q("error_rate<150%")},
 	{name: "a negative downtime threshold", inputs: map[string]string{"thresholds": "downtime<=-1s"}, input: "thresholds", want: q("downtime<=-1s")},
 
@@ -150,8 +152,10 @@ var badInputs = []badInput{
 	{name: "a mismatch limit without a baseline", inputs: map[string]string{"targets": "", "replay-file": "$LOG", "replay-base-url": "$API", "max-mismatch-rate": "0%"}, input: "max-mismatch-rate", want: q("0%")},
 
 	// the command line
-	{name: "an unknown flag", args: []string{"--nope"}, input: "flags", want: q("-nope")},
-	{name: "a flag without its value", args: []string{"--rate"}, input: "flags", want: q("-rate")},
+	{name: "an unknown flag", args: []string{"--nope"}, input: "flags", want: "not defined: " + q("--nope")},
+	{name: "an unknown flag with a value", args: []string{"--rate", "50/1s", "--bogus-flag=1"}, input: "flags", want: "not defined: " + q("--bogus-flag") + ";"},
+	{name: "an unknown flag with one dash", args: []string{"-nope"}, input: "flags", want: "not defined: " + q("-nope")},
+	{name: "a flag without its value", args: []string{"--rate"}, input: "flags", want: "needs an argument: " + q("--rate")},
 	{name: "an argument that is not a flag", args: []string{"extra"}, input: "arguments", want: q("extra")},
 	{name: "a flag with a bad value over a good input", inputs: map[string]string{"rate": "50/1s"}, args: []string{"--rate", "fast"}, input: "rate", want: q("fast")},
 	{name: "a bad value in a repeated flag", args: []string{"--targets", "$API/a", "--targets", "fetch $API/b"}, input: "targets", want: q("fetch http")},

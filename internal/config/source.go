@@ -64,21 +64,37 @@ func NewSource(spec *Spec, args []string, lookupEnv func(string) (string, bool),
 			help()
 			return nil, nil, err
 		}
-		return nil, nil, &Error{Input: "flags", Err: flagError(err)}
+		return nil, nil, &Error{Input: "flags", Err: flagError(err, args)}
 	}
 	return src, fs.Args(), nil
 }
 
-// flagError rewrites the flag package's errors to quote the flag and say
-// where to look.
-func flagError(err error) error {
+// flagError rewrites the flag package's errors to quote the flag as it
+// was written in args (the flag package names it -rate, however many
+// dashes it had) and say where to look.
+func flagError(err error, args []string) error {
 	msg := err.Error()
 	for _, prefix := range []string{"flag provided but not defined: ", "flag needs an argument: "} {
 		if name, ok := strings.CutPrefix(msg, prefix); ok {
-			return fmt.Errorf("%s%q; the flags are the action's inputs, listed by -h", prefix, name)
+			return fmt.Errorf("%s%q; the flags are the action's inputs, listed by -h", prefix, asWritten(name, args))
 		}
 	}
 	return err
+}
+
+// asWritten finds the flag the flag package calls name (-rate) in args:
+// --rate, -rate, or either with =value, which is left out.
+func asWritten(name string, args []string) string {
+	for _, arg := range args {
+		if arg == "--" {
+			break
+		}
+		written, _, _ := strings.Cut(arg, "=")
+		if "-"+strings.TrimLeft(written, "-") == name && strings.HasPrefix(written, "-") {
+			return written
+		}
+	}
+	return name
 }
 
 // Get returns the raw value of the input called name, trimmed of the
