@@ -19,6 +19,9 @@ type badInput struct {
 	args   []string
 	input  string // the input the message must name
 	want   string // what the message must hold: the bad value, quoted
+	// unsaid, when set, is part of a secret value the message must not
+	// quote.
+	unsaid string
 }
 
 // q quotes a value as the messages do.
@@ -53,7 +56,7 @@ var badInputs = []badInput{
 	{name: "a malformed IPv6 URL", inputs: map[string]string{"targets": "http://[::1/health"}, input: "targets", want: q("http://[::1/health")},
 	{name: "a port out of range", inputs: map[string]string{"targets": "http://127.0.0.1:99999/health"}, input: "targets", want: q("99999")},
 	{name: "a target line with three fields", inputs: map[string]string{"targets": "GET $API/health now"}, input: "targets", want: q("GET $API/health now")},
-	{name: "an empty target list", inputs: map[string]string{"targets": ""}, input: "targets", want: "no targets"},
+	{name: "an empty target list", inputs: map[string]string{"targets": ""}, input: "targets", want: "is empty, and so is targets-file"},
 	{name: "a target list of comments", inputs: map[string]string{"targets": "# GET $API/health\n\n"}, input: "targets", want: "no targets"},
 	{name: "a name given to two targets", inputs: map[string]string{"targets": "# @name health\n$API/health\n\n# @name health\n$API/ready"}, input: "targets", want: q("health")},
 
@@ -69,6 +72,8 @@ var badInputs = []badInput{
 	{name: "a doubled operator", inputs: map[string]string{"thresholds": "p(95)<<3"}, input: "thresholds", want: q("p(95)<<3")},
 	{name: "a threshold without an operator", inputs: map[string]string{"thresholds": "avg 200ms"}, input: "thresholds", want: q("avg 200ms")},
 	{name: "an unknown metric", inputs: map[string]string{"thresholds": "latency<1s"}, input: "thresholds", want: q("latency<1s")},
+	{name: "a percentile without parentheses", inputs: map[string]string{"thresholds": "p95<500ms"}, input: "thresholds", want: q("p95<500ms") + `: unknown metric "p95"; a percentile is written p(95), as in k6`},
+	{name: "a k6 percentile without parentheses", inputs: map[string]string{"thresholds": "http_req_duration: p99.9<1500"}, input: "thresholds", want: "a percentile is written p(99.9)"},
 	{name: "an error-rate threshold above 100%", inputs: map[string]string{"thresholds": "error_rate<150%"}, input: "thresholds", want: q("error_rate<150%")},
 	{name: "a negative downtime threshold", inputs: map[string]string{"thresholds": "downtime<=-1s"}, input: "thresholds", want: q("downtime<=-1s")},
 
@@ -118,6 +123,16 @@ var badInputs = []badInput{
 	{name: "a version field path with a gap", inputs: map[string]string{"version-field": "build..version"}, input: "version-field", want: q("build..version")},
 	{name: "a zero max-workers", inputs: map[string]string{"max-workers": "0"}, input: "max-workers", want: q("0")},
 
+	// inputs set empty that need a value
+	{name: "a rate set empty", inputs: map[string]string{"rate": ""}, input: "rate", want: "is empty; want "},
+	{name: "a duration set empty", inputs: map[string]string{"duration": ""}, input: "duration", want: "is empty; want "},
+	{name: "a boolean set empty", inputs: map[string]string{"fail-on-load-shortfall": ""}, input: "fail-on-load-shortfall", want: "is empty; want true or false"},
+	{name: "a head set empty", deploy: true, inputs: map[string]string{"head": ""}, input: "head", want: "is empty; want "},
+
+	// values no request can carry in a header; secrets are not quoted
+	{name: "a bearer token with a control character", inputs: map[string]string{"bearer-token": "bearer-s3cret\x01"}, input: "bearer-token", want: "contains a control character, 0x01, at byte 14", unsaid: "bearer-s3cret"},
+	{name: "a header value with a control character", inputs: map[string]string{"headers": "X-Api-Key: api-k3y\x02"}, input: "headers", want: `the value of header "X-Api-Key" contains a control character, 0x02, at byte 8`, unsaid: "api-k3y"},
+
 	// conflicting inputs
 	{name: "workflow and event-type together with workflow-inputs", deploy: true, inputs: map[string]string{"event-type": "deploy", "workflow-inputs": "version=2"}, input: "workflow-inputs", want: q("version=2")},
 	{name: "client-payload with a workflow_dispatch", deploy: true, inputs: map[string]string{"client-payload": `{"version": "2"}`}, input: "client-payload", want: q(`{"version": "2"}`)},
@@ -137,8 +152,10 @@ var badInputs = []badInput{
 	{name: "a mismatch limit without a baseline", inputs: map[string]string{"targets": "", "replay-file": "$LOG", "replay-base-url": "$API", "max-mismatch-rate": "0%"}, input: "max-mismatch-rate", want: q("0%")},
 
 	// the command line
-	{name: "an unknown flag", args: []string{"--nope"}, input: "flags", want: q("-nope")},
-	{name: "a flag without its value", args: []string{"--rate"}, input: "flags", want: q("-rate")},
+	{name: "an unknown flag", args: []string{"--nope"}, input: "flags", want: "not defined: " + q("--nope")},
+	{name: "an unknown flag with a value", args: []string{"--rate", "50/1s", "--bogus-flag=1"}, input: "flags", want: "not defined: " + q("--bogus-flag") + ";"},
+	{name: "an unknown flag with one dash", args: []string{"-nope"}, input: "flags", want: "not defined: " + q("-nope")},
+	{name: "a flag without its value", args: []string{"--rate"}, input: "flags", want: "needs an argument: " + q("--rate")},
 	{name: "an argument that is not a flag", args: []string{"extra"}, input: "arguments", want: q("extra")},
 	{name: "a flag with a bad value over a good input", inputs: map[string]string{"rate": "50/1s"}, args: []string{"--rate", "fast"}, input: "rate", want: q("fast")},
 	{name: "a bad value in a repeated flag", args: []string{"--targets", "$API/a", "--targets", "fetch $API/b"}, input: "targets", want: q("fetch http")},
@@ -199,6 +216,13 @@ func checkBadInput(t *testing.T, tt badInput) {
 	}
 	checkOneMessage(t, "stderr", run.stderr, "deploy-load-check: ", tt.input, expand(tt.want))
 	checkOneMessage(t, "stdout", unescapeCommands(run.stdout), "::error::", tt.input, expand(tt.want))
+	if tt.unsaid != "" {
+		for _, line := range strings.Split(run.stderr+run.stdout, "\n") {
+			if strings.Contains(line, tt.unsaid) && !strings.HasPrefix(line, "::add-mask::") {
+				t.Errorf("a message quotes the secret value: %s", line)
+			}
+		}
+	}
 	if run.summary != "" || len(run.outputs) != 0 {
 		t.Errorf("a bad input still wrote a summary or outputs: %q %v", run.summary, run.outputs)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zerodowntime/deploy-load-check/internal/check/checktest"
+	"github.com/zerodowntime/deploy-load-check/internal/config"
 	"github.com/zerodowntime/deploy-load-check/internal/deploy/deploytest"
 )
 
@@ -98,6 +99,33 @@ func TestTheProcessRunsAsTheRunnerStartsIt(t *testing.T) {
 	})
 }
 
+func TestAnInputSetEmptyIsEmptyInTheProcess(t *testing.T) {
+	t.Parallel()
+	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	// The runner sets INPUT_MAX-DOWNTIME= and INPUT_REPORT-FILE= for
+	// max-downtime: '' and report-file: ''.
+	run := runBinary(t, nil, map[string]string{
+		"targets":                server.URL + "/up\n" + server.URL + "/down",
+		"rate":                   "20/1s",
+		"duration":               "1s",
+		"preflight-timeout":      "0s",
+		"max-error-rate":         "100%",
+		"max-downtime":           "",
+		"report-file":            "",
+		"fail-on-load-shortfall": "false",
+	}, nil)
+	if run.exit != exitPass || run.outputs["verdict"] != "pass" || strings.Contains(run.summary, "(max-downtime)") {
+		t.Errorf("exit %d, verdict %q; want %d and pass, with no downtime limit\nstdout:\n%s\nsummary:\n%s", run.exit, run.outputs["verdict"], exitPass, run.stdout, run.summary)
+	}
+	if _, err := os.Stat(filepath.Join(run.dir, "deploy-load-check-report.json")); err == nil || run.outputs["report"] != "" {
+		t.Errorf("report output %q, and the default report-file was written (stat: %v); want none", run.outputs["report"], err)
+	}
+}
+
 func TestSIGTERMWritesAPartialReportAtOnce(t *testing.T) {
 	t.Parallel()
 	api := startAPI(t)
@@ -134,6 +162,49 @@ func TestSIGTERMWritesAPartialReportAtOnce(t *testing.T) {
 		t.Errorf("outputs verdict %q, deploy-run-url %q; want cancelled and %s", run.outputs["verdict"], run.outputs["deploy-run-url"], runs[0].HTMLURL)
 	}
 	summaryHas(t, run, "cancelled", "the deploy run is still in_progress: "+runs[0].HTMLURL)
+}
+
+func TestSIGTERMDuringThePreflightSetsTheVerdictCancelled(t *testing.T) {
+	t.Parallel()
+	// A service container that is not up yet: the pre-flight tries again
+	// every second, for up to 30s.
+	starting, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	var signalled time.Time
+	terminate := func(p *os.Process) {
+		if !waitFor(30*time.Second, func() bool { return hits.Load() >= 2 }) {
+			t.Error("the pre-flight never tried again")
+			return
+		}
+		signalled = time.Now()
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Errorf("SIGTERM: %v", err)
+		}
+	}
+	run := runBinary(t, terminate, map[string]string{"targets": starting.URL + "/health", "rate": "20/1s", "duration": "5s"}, nil)
+	took := time.Since(signalled)
+
+	if run.exit != exitCancelled || !strings.Contains(run.stderr, "cancelled before any load") {
+		t.Fatalf("exit %d, want %d, cancelled before any load\nstdout:\n%s\nstderr:\n%s", run.exit, exitCancelled, run.stdout, run.stderr)
+	}
+	if took > 10*time.Second {
+		t.Errorf("the action took %s after SIGTERM to exit, want under 10s", took)
+	}
+	spec, err := config.ParseSpec(actionYML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.outputs["verdict"] != "cancelled" || run.outputs["requests"] != "0" || len(run.outputs) != len(spec.Outputs) {
+		t.Errorf("outputs %v; want every output of action.yml, verdict cancelled and requests 0", run.outputs)
+	}
+	for name, value := range run.outputs {
+		if name != "verdict" && name != "requests" && value != "" {
+			t.Errorf("output %s = %q, want it empty without any load", name, value)
+		}
+	}
+	summaryHas(t, run, "## ⏹️ Deploy load check — cancelled", "cancelled before any load: no load was sent and no deploy was dispatched")
+	if _, err := os.Stat(filepath.Join(run.dir, "deploy-load-check-report.json")); err == nil {
+		t.Error("a report was written without any load")
+	}
 }
 
 func TestAGeneratorStarvedOfCPUFailsTheCheck(t *testing.T) {

@@ -40,7 +40,9 @@ const (
 // outside dependency is a field, so the whole command runs in tests with
 // buffers and a map for the environment.
 type command struct {
-	getenv         func(string) string
+	// lookupEnv answers a variable and whether it is set, as os.LookupEnv
+	// does: an input's variable set empty is an input set empty.
+	lookupEnv      func(string) (string, bool)
 	stdout, stderr io.Writer
 	// tune, when set, adjusts the process to the load (open files,
 	// GOMAXPROCS); tests running many commands in one process leave it nil.
@@ -50,6 +52,9 @@ type command struct {
 	// tempDir is where the demo makes the directory for its report; empty
 	// means the system's (TMPDIR).
 	tempDir string
+	// parsed, when set, is called with the inputs once they are read,
+	// before anything is sent: the demo tells what it will do.
+	parsed func(*config.Config)
 }
 
 // main runs the command and returns the process exit code.
@@ -63,6 +68,12 @@ func (c *command) main(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(c.stderr, "deploy-load-check: %s\n", err)
 	return code
+}
+
+// getenv answers a variable, empty when it is not set.
+func (c *command) getenv(key string) string {
+	v, _ := c.lookupEnv(key)
+	return v
 }
 
 func (c *command) actions() *githubactions.Action {
@@ -91,12 +102,20 @@ func (c *command) check(ctx context.Context, args []string) (int, *report.Report
 	if err != nil {
 		return exitSetup, nil, err
 	}
+	if c.parsed != nil {
+		c.parsed(cfg)
+	}
 	if c.tune != nil && cfg.Merge == "" {
 		c.tune(cfg, c.logf)
 	}
 	rep, runErr := c.runCheck(ctx, cfg)
 	if rep == nil {
 		if ctx.Err() != nil {
+			// Cancelled before any load: no figures, but a workflow
+			// reading the verdict must still find one.
+			if err := publishCancelled(c.getenv, c.stdout); err != nil {
+				return exitCancelled, nil, fmt.Errorf("%w; %w", runErr, err)
+			}
 			return exitCancelled, nil, runErr
 		}
 		return exitSetup, nil, runErr
@@ -152,7 +171,7 @@ func (c *command) parse(args []string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, rest, err := config.NewSource(spec, args, c.getenv, c.stderr)
+	src, rest, err := config.NewSource(spec, args, c.lookupEnv, c.stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +227,7 @@ func (c *command) publish(cfg *config.Config, rep *report.Report) error {
 		c.logf("report: %s", cfg.ReportFile)
 	}
 	gh := c.actions()
-	if err := publish(rep, gh, c.getenv, c.stdout); err != nil {
+	if err := publish(rep, c.getenv, c.stdout); err != nil {
 		return err
 	}
 	if c.getenv("GITHUB_ACTIONS") != "true" {

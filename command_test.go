@@ -13,6 +13,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/zerodowntime/deploy-load-check/internal/check/checktest"
+	"github.com/zerodowntime/deploy-load-check/internal/config"
+	"github.com/zerodowntime/deploy-load-check/internal/report"
 )
 
 func TestPRCheckPassesAgainstAHealthyServer(t *testing.T) {
@@ -198,4 +200,105 @@ func TestBadInputStopsBeforeAnyLoad(t *testing.T) {
 			t.Errorf("the target answered %d requests despite bad input", n)
 		}
 	})
+}
+
+// The runner sets every input's variable, action.yml's defaults filled in:
+// one set empty in the workflow (max-downtime: "") is there and empty, and
+// means what action.yml says empty means, not the default.
+func TestInputsSetEmptyMeanWhatActionYMLSays(t *testing.T) {
+	t.Parallel()
+	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	run := runCommand(t, nil, map[string]string{
+		"targets":                server.URL + "/up\n" + server.URL + "/down",
+		"rate":                   "20/1s",
+		"duration":               "1s",
+		"preflight-timeout":      "0s",
+		"max-error-rate":         "100%",
+		"max-downtime":           "",
+		"report-file":            "",
+		"fail-on-load-shortfall": "false",
+	}, nil)
+	// /down never answered with a success: with the default max-downtime
+	// (0s) the check would fail.
+	if run.exit != exitPass || run.outputs["verdict"] != "pass" {
+		t.Fatalf("exit %d, verdict %q; want %d and pass with no downtime limit\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitPass, run.stdout, run.stderr)
+	}
+	if strings.Contains(run.summary, "(max-downtime)") {
+		t.Errorf("the summary judges max-downtime, set empty:\n%s", run.summary)
+	}
+	if got, ok := run.outputs["report"]; !ok || got != "" {
+		t.Errorf("report output %q (set: %v), want it empty with report-file empty", got, ok)
+	}
+	if files, _ := filepath.Glob(filepath.Join(run.dir, "*.json")); len(files) != 0 {
+		t.Errorf("a report was written with report-file empty: %v", files)
+	}
+
+	t.Run("and one that needs a value says it is empty", func(t *testing.T) {
+		t.Parallel()
+		run := runCommand(t, nil, map[string]string{"targets": server.URL + "/up", "rate": ""}, nil)
+		if run.exit != exitSetup || !strings.Contains(run.stderr, `input "rate": is empty; want `) {
+			t.Errorf("exit %d, want %d with the input named and called empty\nstderr:\n%s", run.exit, exitSetup, run.stderr)
+		}
+	})
+}
+
+// A target named like go-githubactions' fixed delimiter would end its
+// value early in GITHUB_OUTPUT; each value has a delimiter of its own.
+func TestAnOutputHoldingTheOldDelimiterStaysOneValue(t *testing.T) {
+	t.Parallel()
+	const name = "_GitHubActionsFileCommandDelimeter_"
+	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	run := runCommand(t, nil, map[string]string{
+		"targets":                server.URL + "/up\n\n# @name " + name + "\n" + server.URL + "/down",
+		"rate":                   "20/1s",
+		"duration":               "1s",
+		"preflight-timeout":      "0s",
+		"max-error-rate":         "100%",
+		"max-downtime":           "",
+		"fail-on-load-shortfall": "false",
+	}, nil)
+	if run.exit != exitPass {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", run.exit, exitPass, run.stderr)
+	}
+	if run.outputs["downtime-target"] != name || run.outputs["verdict"] != "pass" {
+		t.Errorf("outputs downtime-target %q, verdict %q; want %q and pass", run.outputs["downtime-target"], run.outputs["verdict"], name)
+	}
+	spec, err := config.ParseSpec(actionYML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.outputs) != len(spec.Outputs) {
+		t.Errorf("%d outputs read back, want action.yml's %d: %v", len(run.outputs), len(spec.Outputs), run.outputs)
+	}
+}
+
+func TestWriteOutputsPicksADelimiterTheValueDoesNotHold(t *testing.T) {
+	t.Parallel()
+	delimiters := []string{"ghadelimiter_1", "ghadelimiter_2", "ghadelimiter_3"}
+	next := func() string {
+		d := delimiters[0]
+		delimiters = delimiters[1:]
+		return d
+	}
+	var out strings.Builder
+	err := writeOutputs(&out, []report.Output{{Name: "downtime-target", Value: "a\nghadelimiter_1\nb"}, {Name: "verdict", Value: "pass"}}, next)
+	want := "downtime-target<<ghadelimiter_2\na\nghadelimiter_1\nb\nghadelimiter_2\nverdict<<ghadelimiter_3\npass\nghadelimiter_3\n"
+	if err != nil || out.String() != want {
+		t.Errorf("writeOutputs wrote\n%s(error %v)\nwant\n%s", out.String(), err, want)
+	}
+	got := parseOutputs(out.String())
+	if got["downtime-target"] != "a\nghadelimiter_1\nb" || got["verdict"] != "pass" {
+		t.Errorf("read back %q", got)
+	}
+	if randomDelimiter() == randomDelimiter() || !strings.HasPrefix(randomDelimiter(), "ghadelimiter_") {
+		t.Errorf("randomDelimiter gives %q twice, or without the ghadelimiter_ prefix", randomDelimiter())
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/zerodowntime/deploy-load-check/internal/config"
 	"github.com/zerodowntime/deploy-load-check/internal/demo"
 	"github.com/zerodowntime/deploy-load-check/internal/deploy/standin"
@@ -47,8 +49,10 @@ func (c *command) demo(ctx context.Context, args []string) (int, error) {
 	env := demoEnv(staging, dir, prCheck, out)
 	// From here on the command, its error printing included, sees the
 	// demo's environment alone.
-	c.getenv = func(key string) string { return env[key] }
+	c.lookupEnv = config.MapEnv(env)
 	c.stdout = out
+	// What the check will do is told once the flags have had their say.
+	c.parsed = func(cfg *config.Config) { demoPlan(out, staging.API, cfg) }
 	code, rep, err := c.check(ctx, args)
 	if err != nil || rep == nil || prCheck {
 		return code, err
@@ -62,7 +66,7 @@ func (c *command) demo(ctx context.Context, args []string) (int, error) {
 }
 
 // demoEnv is the demo's whole environment: its inputs, and the stand-in
-// GitHub's address for a deploy. It tells out what the demo will do.
+// GitHub's address for a deploy. It tells out what the demo starts.
 func demoEnv(staging *demo.Staging, dir string, prCheck bool, out io.Writer) map[string]string {
 	api := staging.API
 	inputs := map[string]string{
@@ -78,7 +82,6 @@ func demoEnv(staging *demo.Staging, dir string, prCheck bool, out io.Writer) map
 	if prCheck {
 		inputs["duration"] = "5s"
 		inputs["thresholds"] += "\ndowntime<=500ms"
-		fmt.Fprintf(out, "demo: a PR check: %s of load on the staging API at %s, version %s, with no deploy\n", inputs["duration"], api.URL, api.Version())
 	} else {
 		for k, v := range map[string]string{
 			"head":              "3s",
@@ -98,12 +101,29 @@ func demoEnv(staging *demo.Staging, dir string, prCheck bool, out io.Writer) map
 		fmt.Fprintf(out, "demo: the staging API at %s answers as %s\n", api.URL, api.Version())
 		fmt.Fprintf(out, "demo: a stand-in GitHub at %s holds %s/%s; its workflow %s deploys v2 by restarting the API, nothing listening for %d ms, in step %q\n",
 			staging.GitHub.URL, standin.DefaultOwner, standin.DefaultRepo, demo.Workflow, demo.Blip.Milliseconds(), demo.DeployStep)
-		fmt.Fprintf(out, "demo: the check holds load for %s, dispatches the deploy, follows its run, then holds load %s more\n", inputs["head"], inputs["tail"])
 	}
 	for name, value := range inputs {
 		env[config.EnvName(name)] = value
 	}
 	return env
+}
+
+// demoPlan tells out what the check will do with the inputs as read,
+// the demo's own and the flags given over them.
+func demoPlan(out io.Writer, api *demo.API, cfg *config.Config) {
+	if d := cfg.Deploy; d != nil {
+		fmt.Fprintf(out, "demo: the check holds load at %s for %s, dispatches the deploy, follows its run, then holds load %s more\n", rateText(cfg.Rate), d.Head, d.Tail)
+		return
+	}
+	fmt.Fprintf(out, "demo: a PR check: %s of load at %s on the staging API at %s, version %s, with no deploy\n", cfg.Duration, rateText(cfg.Rate), api.URL, api.Version())
+}
+
+// rateText writes a rate as the check's log does: 100/s, 3000/1m0s.
+func rateText(r vegeta.Rate) string {
+	if r.Per == time.Second {
+		return fmt.Sprintf("%d/s", r.Freq)
+	}
+	return fmt.Sprintf("%d/%s", r.Freq, r.Per)
 }
 
 // demoOutcome says whether the deploy demo came out as designed, and

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zerodowntime/deploy-load-check/internal/config"
 )
 
 // demoRun is what one in-process run of the demo left behind.
@@ -36,7 +38,7 @@ func runDemo(t *testing.T, args ...string) demoRun {
 		"github-token": testToken,
 	}, map[string]string{"GITHUB_API_URL": githubNeverCalled(t)})
 	var stdout, stderr bytes.Buffer
-	cmd := &command{getenv: func(k string) string { return vars[k] }, stdout: &stdout, stderr: &stderr, tempDir: tempDir}
+	cmd := &command{lookupEnv: config.MapEnv(vars), stdout: &stdout, stderr: &stderr, tempDir: tempDir}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	run := demoRun{exit: cmd.main(ctx, append([]string{"demo"}, args...)), stdout: stdout.String(), stderr: stderr.String()}
@@ -80,6 +82,8 @@ func TestTheDemoShowsADeployWhoseBlipFailsTheCheckAndExits0(t *testing.T) {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
 	}
 	for _, want := range []string{
+		// The flags given over the demo's own inputs.
+		"demo: the check holds load at 100/s for 1s, dispatches the deploy, follows its run, then holds load 1s more\n",
 		"deploy: dispatched workflow \"deploy-staging.yml\"",
 		"## ❌ Deploy load check — fail",
 		"Deploy of deploy-staging.yml in acme/shop",
@@ -119,11 +123,11 @@ func TestTheDemoShowsADeployWhoseBlipFailsTheCheckAndExits0(t *testing.T) {
 
 func TestTheDemoPRCheckPasses(t *testing.T) {
 	t.Parallel()
-	run := runDemo(t, "pr-check", "--duration", "2s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false", "--max-p99", "5s", "--thresholds", "p(95)<5s\ndowntime<=500ms")
+	run := runDemo(t, "pr-check", "--duration", "2s", "--rate", "60/1s", "--ramp-up", "500ms", "--fail-on-load-shortfall", "false", "--max-p99", "5s", "--thresholds", "p(95)<5s\ndowntime<=500ms")
 	if run.exit != exitPass {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", run.exit, exitPass, run.stdout, run.stderr)
 	}
-	for _, want := range []string{"demo: a PR check: ", "## ✅ Deploy load check — pass", "PR check: 100/s on 4 endpoints", "`GET /api/items`", "`POST /api/orders`", "- ✓ `downtime<=500ms` (thresholds)", "\npass: "} {
+	for _, want := range []string{"demo: a PR check: 2s of load at 60/s on the staging API at ", "## ✅ Deploy load check — pass", "PR check: 60/s on 4 endpoints", "`GET /api/items`", "`POST /api/orders`", "- ✓ `downtime<=500ms` (thresholds)", "\npass: "} {
 		if !strings.Contains(run.stdout, want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, run.stdout)
 		}

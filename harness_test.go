@@ -103,7 +103,7 @@ func runCommand(t *testing.T, clock check.Clock, inputs, env map[string]string, 
 	}
 	vars := runnerEnv(t, dir, inputs, env)
 	var stdout, stderr bytes.Buffer
-	cmd := &command{getenv: func(k string) string { return vars[k] }, stdout: &stdout, stderr: &stderr, clock: clock}
+	cmd := &command{lookupEnv: config.MapEnv(vars), stdout: &stdout, stderr: &stderr, clock: clock}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	exit := cmd.main(ctx, args)

@@ -13,7 +13,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	cmd := &command{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr, tune: tuneProcess}
+	cmd := &command{lookupEnv: os.LookupEnv, stdout: os.Stdout, stderr: os.Stderr, tune: tuneProcess}
 	code := cmd.main(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)

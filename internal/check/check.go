@@ -142,8 +142,8 @@ func (r *run) prepare(ctx context.Context) (*load.Generator, error) {
 		}
 		r.logf("pre-flight: one request to %d target(s), trying for up to %s", len(checked), cfg.PreflightTimeout)
 		if err := load.Preflight(ctx, checked, cfg.Timeout, cfg.PreflightTimeout); err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("cancelled before any load: %w", ctx.Err())
+			if ctx.Err() != nil || errors.As(err, new(*load.UnbuiltError)) {
+				return nil, preflightError(ctx, "targets", err)
 			}
 			return nil, &config.Error{Input: "targets", Err: fmt.Errorf("pre-flight failed, so no load was sent and no deploy dispatched: %w; check the URLs and that the API is up (preflight-timeout: 0s skips this)", err)}
 		}

@@ -210,6 +210,12 @@ func preflightError(ctx context.Context, input string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("cancelled before any load: %w", ctx.Err())
 	}
+	if errors.As(err, new(*load.UnbuiltError)) {
+		// Every request would fail the same way, and count against the
+		// API though it was never sent: skipping the pre-flight would
+		// not help.
+		return &config.Error{Input: input, Err: fmt.Errorf("pre-flight failed, so no load was sent and no deploy dispatched: %w; every request of the load would fail the same way", err)}
+	}
 	return &config.Error{Input: input, Err: fmt.Errorf("pre-flight failed, so no load was sent and no deploy dispatched: %w; check the URL and that it is up (preflight-timeout: 0s skips this)", err)}
 }
 

@@ -168,8 +168,20 @@ func (p *parser) fail(input string, err error) {
 	}
 }
 
+// errEmpty says an input that needs a value was set empty; want says what
+// it takes.
+func errEmpty(want string) error { return errors.New("is empty; want " + want) }
+
 func (p *parser) duration(input string, allowZero bool) time.Duration {
 	raw := p.src.Get(input)
+	if raw == "" {
+		want := "a duration such as 30s or 2m"
+		if allowZero {
+			want += ", or 0s"
+		}
+		p.fail(input, errEmpty(want))
+		return 0
+	}
 	d, err := parseDuration(raw, allowZero)
 	if err != nil {
 		p.fail(input, err)
@@ -207,13 +219,19 @@ func (p *parser) mix(merging bool) targets.Mix {
 		}
 		m.Specs = specs
 	}
-	headers, err := targets.ParseHeaders(src.Get("headers"))
+	rawHeaders := src.Get("headers")
+	headers, err := targets.ParseHeaders(rawHeaders)
+	if err == nil {
+		err = headerValues(rawHeaders)
+	}
 	if err != nil {
 		p.fail("headers", err)
 	}
 	m.Headers = headers
 	users, uerr := strconv.Atoi(src.Get("users"))
-	if uerr != nil || users < 1 || users > 1_000_000 {
+	if src.Get("users") == "" {
+		p.fail("users", errEmpty("a whole number of users from 1 to 1000000, such as 100"))
+	} else if uerr != nil || users < 1 || users > 1_000_000 {
 		p.fail("users", fmt.Errorf("%q is not a number of users; want a whole number from 1 to 1000000", src.Get("users")))
 	}
 	m.Users = users
@@ -228,6 +246,9 @@ func (p *parser) auth() []targets.Auth {
 	var authorization []string // inputs that set the Authorization header
 
 	if token := src.Get("bearer-token"); token != "" {
+		if err := headerValue(token, "the Authorization header"); err != nil {
+			p.fail("bearer-token", err)
+		}
 		auth = append(auth, targets.Bearer{Token: token})
 		authorization = append(authorization, "bearer-token")
 	}
@@ -238,7 +259,9 @@ func (p *parser) auth() []targets.Auth {
 	secret, key := src.Get("jwt-secret"), src.Get("jwt-private-key")
 	ttl := p.duration("jwt-ttl", false)
 	claims := src.Get("jwt-claims")
-	if secret != "" || key != "" {
+	if (secret != "" || key != "") && claims == "" {
+		p.fail("jwt-claims", errEmpty(`a JSON object of claims such as {"sub": "{{user}}"}`))
+	} else if secret != "" || key != "" {
 		minter, err := targets.NewJWT([]byte(secret), []byte(key), claims, ttl, p.srcUsers())
 		switch {
 		case err != nil && secret != "" && key != "":
@@ -258,10 +281,43 @@ func (p *parser) auth() []targets.Auth {
 	return auth
 }
 
+// headerValue checks a value sent in a header as net/http checks it before
+// sending (see load.InvalidHeaderByte), which would otherwise fail every
+// request. The value is not quoted: it may be a secret.
+func headerValue(value, header string) error {
+	if i := load.InvalidHeaderByte(value); i >= 0 {
+		return fmt.Errorf("contains a control character, %#02x, at byte %d, which no request can carry in %s", value[i], i+1, header)
+	}
+	return nil
+}
+
+// headerValues checks the values of the headers input, one "Name: value"
+// a line, which may be keys.
+func headerValues(text string) error {
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name = strings.TrimSpace(name)
+		if err := headerValue(strings.TrimSpace(value), "a header"); err != nil {
+			return fmt.Errorf("line %d: the value of header %q %w", n+1, name, err)
+		}
+	}
+	return nil
+}
+
 // header reads an input that names a header.
 func (p *parser) header(input string) string {
 	name := p.src.Get(input)
-	if !targets.ValidHeaderName(name) {
+	if name == "" {
+		if in, ok := p.src.spec.Input(input); ok && in.Default != "" {
+			p.fail(input, errEmpty(fmt.Sprintf("a header name such as %s", in.Default)))
+		} else {
+			p.fail(input, errEmpty("a header name"))
+		}
+	} else if !targets.ValidHeaderName(name) {
 		p.fail(input, fmt.Errorf("%q is not a header name", name))
 	}
 	return name
@@ -378,6 +434,9 @@ func (p *parser) shard(deploy *Deploy, c *Config) *Shard {
 func (p *parser) regression(dispatching bool) *verdict.Baseline {
 	raw := p.src.Get("max-regression")
 	floor, floorSet := p.optionalLatency("regression-floor")
+	if p.src.Get("regression-floor") == "" {
+		p.fail("regression-floor", errEmpty("a latency such as 5ms, or 0s for no floor"))
+	}
 	if raw == "" {
 		return nil
 	}
@@ -405,6 +464,7 @@ func (p *parser) regression(dispatching bool) *verdict.Baseline {
 func (p *parser) fraction(input string) float64 {
 	raw := p.src.Get(input)
 	if raw == "" {
+		p.fail(input, errEmpty("a percentage such as 10% or a fraction such as 0.1, or 0%"))
 		return 0
 	}
 	f, err := verdict.ParseFraction(raw)
@@ -435,6 +495,10 @@ func (p *parser) path(input string) string {
 
 func (p *parser) boolean(input string) bool {
 	raw := p.src.Get(input)
+	if raw == "" {
+		p.fail(input, errEmpty("true or false"))
+		return false
+	}
 	switch strings.ToLower(raw) {
 	case "true", "yes", "1":
 		return true
@@ -469,7 +533,9 @@ func Parse(src *Source) (*Config, error) {
 		p.fail("rate", fmt.Errorf("%q is above max-rate %q; raise max-rate if you mean it", src.Get("rate"), src.Get("max-rate")))
 	}
 	workers, err := strconv.ParseUint(src.Get("max-workers"), 10, 64)
-	if err != nil || workers < 1 || workers > 1_000_000 {
+	if src.Get("max-workers") == "" {
+		p.fail("max-workers", errEmpty("a whole number of workers from 1 to 1000000, such as 10000"))
+	} else if err != nil || workers < 1 || workers > 1_000_000 {
 		p.fail("max-workers", fmt.Errorf("%q is not a number of workers; want a whole number from 1 to 1000000", src.Get("max-workers")))
 	}
 	c.MaxWorkers = workers
@@ -740,6 +806,9 @@ func perSecond(r vegeta.Rate) float64 {
 // whole number: vegeta's 0 and infinity (as fast as possible) are not a
 // constant rate.
 func ParseRate(raw string) (vegeta.Rate, error) {
+	if strings.TrimSpace(raw) == "" {
+		return vegeta.Rate{}, errEmpty(`N or N/duration such as "50/1s"`)
+	}
 	freq, per, ok := strings.Cut(raw, "/")
 	if !ok {
 		per = "1s"
@@ -801,7 +870,10 @@ func readTargets(inline, path string) ([]targets.Spec, *Error) {
 		}
 		specs = append(specs, s...)
 	}
-	if len(specs) == 0 {
+	switch {
+	case len(specs) == 0 && inline == "" && path == "":
+		return nil, &Error{Input: "targets", Err: errors.New("is empty, and so is targets-file; want one request per line, such as \"GET https://staging.example.com/health\", or a targets-file")}
+	case len(specs) == 0:
 		return nil, &Error{Input: "targets", Err: errors.New("no targets; want one request per line, such as \"GET https://staging.example.com/health\", or a targets-file")}
 	}
 	specs, err := targets.Merge(specs)

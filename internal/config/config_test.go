@@ -43,7 +43,7 @@ func source(t *testing.T, inputs map[string]string) *Source {
 	for k, v := range inputs {
 		env[EnvName(k)] = v
 	}
-	src, _, err := NewSource(readSpec(t), nil, func(k string) string { return env[k] }, os.Stderr)
+	src, _, err := NewSource(readSpec(t), nil, MapEnv(env), os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestParseRate(t *testing.T) {
 func TestFlagsOverrideEnvironmentOverDefaults(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"INPUT_RATE": "20/1s", "INPUT_TARGETS": "http://127.0.0.1:1/a"}
-	src, rest, err := NewSource(readSpec(t), []string{"--rate", "30/1s", "--targets", "http://127.0.0.1:1/b", "--targets", "http://127.0.0.1:1/c", "extra"}, func(k string) string { return env[k] }, os.Stderr)
+	src, rest, err := NewSource(readSpec(t), []string{"--rate", "30/1s", "--targets", "http://127.0.0.1:1/b", "--targets", "http://127.0.0.1:1/c", "extra"}, MapEnv(env), os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

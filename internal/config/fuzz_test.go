@@ -41,6 +41,12 @@ func FuzzParseRate(f *testing.F) {
 		rate, err := ParseRate(raw)
 		if err != nil {
 			messagecheck.Check(t, "ParseRate", raw, err)
+			if strings.TrimSpace(raw) == "" {
+				if !strings.HasPrefix(err.Error(), "is empty") {
+					t.Errorf("ParseRate(%q) error %q does not say it is empty", raw, err)
+				}
+				return
+			}
 			if !strings.Contains(err.Error(), strconv.Quote(raw)) {
 				t.Errorf("ParseRate(%q) error %q does not quote the value", raw, err)
 			}
@@ -107,7 +113,7 @@ func FuzzReadTargets(f *testing.F) {
 				t.Errorf("readTargets(%q) error names input %q, want %q", raw, err.Input, want)
 			}
 			if !hasRequestLine(raw) {
-				if !strings.HasPrefix(err.Err.Error(), "no targets") && !messagecheck.QuotesPartOf(err.Error(), raw) {
+				if !strings.HasPrefix(err.Err.Error(), "no targets") && !(raw == "" && strings.HasPrefix(err.Err.Error(), "is empty")) && !messagecheck.QuotesPartOf(err.Error(), raw) {
 					t.Errorf("readTargets(%q) error %q, want no targets or a quote of the bad part", raw, err)
 				}
 				return
@@ -347,16 +353,20 @@ func FuzzParseDuration(f *testing.F) {
 		if deploy {
 			env[EnvName("workflow")] = "deploy-staging.yml"
 		}
-		src, _, err := NewSource(spec, nil, func(k string) string { return env[k] }, io.Discard)
+		src, _, err := NewSource(spec, nil, MapEnv(env), io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg, err := Parse(src)
-		// A blank value falls back to action.yml's default, as on the runner.
+		// A blank value is the workflow's own: the runner fills in the
+		// defaults, so a blank value was set blank, and is not a duration.
 		given := strings.TrimSpace(value)
 		if given == "" {
-			def, _ := spec.Input(in.name)
-			given = strings.TrimSpace(def.Default)
+			var cerr *Error
+			if !errors.As(err, &cerr) || cerr.Input != in.name || !strings.Contains(cerr.Err.Error(), "is empty") {
+				t.Fatalf("%s=%q: error %v, want one that says the input is empty", in.name, value, err)
+			}
+			return
 		}
 		if err != nil {
 			var cerr *Error

@@ -207,7 +207,10 @@ func parseMethods(raw string) ([]string, error) {
 			methods = append(methods, upper)
 		}
 	}
-	if len(methods) == 0 {
+	switch {
+	case strings.TrimSpace(raw) == "":
+		return nil, errEmpty("methods such as GET,HEAD")
+	case len(methods) == 0:
 		return nil, fmt.Errorf("%q lists no method; want methods such as GET,HEAD", raw)
 	}
 	return methods, nil

@@ -632,6 +632,16 @@ func readAggregation(left string) (string, scope, error) {
 	return agg, sc, nil
 }
 
+// percentileShorthand reads p95 or p99.9, a percentile written without
+// k6's parentheses, and returns the number.
+func percentileShorthand(agg string) (string, bool) {
+	n, ok := strings.CutPrefix(strings.ToLower(agg), "p")
+	if _, err := strconv.ParseFloat(n, 64); !ok || err != nil || n == "" || !strings.ContainsAny(n[:1], "0123456789") {
+		return "", false
+	}
+	return n, true
+}
+
 // metricOf sets the metric (and percentile) of aggregation agg, read in
 // the context of the prefix's k6 metric.
 func (pre prefix) metricOf(agg string, t *Threshold) error {
@@ -668,10 +678,16 @@ func (pre prefix) metricOf(agg string, t *Threshold) error {
 		case "value":
 			return errors.New("\"value\" is k6's gauge aggregation, and this check has no gauges; want p(N), avg, med, min, max, count, request_rate, error_rate or downtime")
 		default:
+			if p, ok := percentileShorthand(agg); ok {
+				return fmt.Errorf("unknown metric %q; a percentile is written p(%s), as in k6", agg, p)
+			}
 			return fmt.Errorf("unknown metric %q; want p(N), avg, med, min, max, count, request_rate, error_rate or downtime, or a k6 metric such as http_req_duration: p(95)<500", agg)
 		}
 		return nil
 	case kind == "trend":
+		if p, ok := percentileShorthand(agg); ok {
+			return fmt.Errorf("%s takes p(N), not %q; a percentile is written p(%s), as in k6", pre.metric, agg, p)
+		}
 		return fmt.Errorf("%s takes p(N), avg, med, min or max, not %q, as in k6; for the number of requests write http_reqs: count>N, for failures http_req_failed: rate<0.01", pre.metric, agg)
 	case kind == "rate" && agg == "rate":
 		t.Metric = ErrorRate

@@ -152,7 +152,7 @@ func parse(actionYML []byte, inputs map[string]string) (*config.Config, error) {
 	for k, v := range inputs {
 		env[config.EnvName(k)] = v
 	}
-	src, _, err := config.NewSource(spec, nil, func(k string) string { return env[k] }, io.Discard)
+	src, _, err := config.NewSource(spec, nil, config.MapEnv(env), io.Discard)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func Config(t testing.TB, actionYML []byte, inputs map[string]string) *config.Co
 		}
 		env[config.EnvName(k)] = v
 	}
-	src, _, err := config.NewSource(spec, nil, func(k string) string { return env[k] }, io.Discard)
+	src, _, err := config.NewSource(spec, nil, config.MapEnv(env), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
