@@ -371,8 +371,10 @@ func header(name, value string, templated bool) (Header, error) {
 	if !ValidHeaderName(name) {
 		return Header{}, fmt.Errorf("header name %q is not a token (letters, digits and !#$%%&'*+-.^_`|~); no request could carry it", name)
 	}
-	if strings.ContainsFunc(value, func(r rune) bool { return r != '\t' && isControl(r) }) {
-		return Header{}, fmt.Errorf("header %q: value %q holds a control character; no request could carry it", name, value)
+	if i := strings.IndexFunc(value, func(r rune) bool { return r != '\t' && isControl(r) }); i >= 0 {
+		// The value may be a credential: the message names the byte
+		// rather than quote it.
+		return Header{}, fmt.Errorf("header %q: its value holds a control character, 0x%02x, at byte %d; no request could carry it", name, value[i], i)
 	}
 	t, err := content(value, InHeader, templated)
 	if err != nil {

@@ -419,3 +419,14 @@ X-After: {{seq}}`)
 		}
 	}
 }
+
+func TestAHeaderWithAControlCharacterIsRefusedWithoutQuotingItsValue(t *testing.T) {
+	t.Parallel()
+	_, err := parseTargetHeader("Authorization: Bearer s3cr3t\x01tail", false)
+	if err == nil {
+		t.Fatal("a header value with a control character was accepted")
+	}
+	if msg := err.Error(); strings.Contains(msg, "s3cr3t") || !strings.Contains(msg, "0x01, at byte 13") {
+		t.Errorf("message %q: want the byte named and the value not quoted", msg)
+	}
+}
