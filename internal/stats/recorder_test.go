@@ -383,6 +383,47 @@ func TestEachConnectionModeHasItsOwnDowntime(t *testing.T) {
 	}
 }
 
+func TestEachEndpointHasItsShareOfEachConnectionMode(t *testing.T) {
+	t.Parallel()
+	// Two endpoints asked in turn for 3 s, one request in ten of each on
+	// a fresh connection; the second answers 502 throughout.
+	r := NewRecorder(epoch, []string{"GET /ok", "GET /bad"}, Options{})
+	for i := range 300 {
+		target := i % 2
+		code, errText := uint16(200), ""
+		if target == 1 {
+			code, errText = 502, "502 Bad Gateway"
+		}
+		r.Record(result(uint64(i), time.Duration(i)*10*time.Millisecond, time.Millisecond, code, errText), Hit{Target: target, Fresh: i/2%10 == 9})
+	}
+	s := r.Close(epoch.Add(3 * time.Second))
+	want := [2][2]ModeShare{
+		{{Requests: 135}, {Requests: 15}},
+		{{Requests: 135, Failures: 135}, {Requests: 15, Failures: 15}},
+	}
+	for i, target := range s.Targets {
+		for m, share := range target.Modes {
+			w := want[i][m]
+			if share.Requests != w.Requests || share.Failures != w.Failures {
+				t.Errorf("%s on %s connections: %d requests, %d failed; want %d, %d", target.Name, ModeNames[m], share.Requests, share.Failures, w.Requests, w.Failures)
+			}
+		}
+	}
+	// The failing endpoint never answered, on either kind of connection:
+	// down from its first request to the end, on both.
+	for m, share := range s.Targets[1].Modes {
+		if share.Down.Longest < 2800*time.Millisecond || !share.Down.Open {
+			t.Errorf("GET /bad on %s connections: longest window %s, open %v; want about 3 s, open", ModeNames[m], share.Down.Longest, share.Down.Open)
+		}
+		if s.Modes[m].Down.Longest != share.Down.Longest {
+			t.Errorf("%s connections: longest window %s; want the failing endpoint's, %s", ModeNames[m], s.Modes[m].Down.Longest, share.Down.Longest)
+		}
+	}
+	if s.Targets[0].Modes[0].Down.Count != 0 || s.Targets[0].Modes[1].Down.Count != 0 {
+		t.Errorf("GET /ok has windows %+v; want none", s.Targets[0].Modes)
+	}
+}
+
 func TestVersionHeaderShowsTheCutOver(t *testing.T) {
 	t.Parallel()
 	var results []*vegeta.Result
