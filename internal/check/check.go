@@ -175,7 +175,7 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	}
 	loadStart := clock.Now()
 	recorder := stats.NewRecorder(loadStart, names, stats.Options{
-		VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate,
+		VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate, Secrets: cfg.Secrets,
 		Selections: judge.selections, ForMerge: cfg.Shard != nil,
 	})
 	rep := &report.Report{Title: "PR check", FailOnShortfall: cfg.FailOnShortfall}

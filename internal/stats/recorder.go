@@ -72,6 +72,10 @@ type Options struct {
 	// the whole run, its targets and its phases; Summary.Selected holds
 	// them in the same order.
 	Selections []Selection
+	// Secrets are values that must never show in the summary, such as the
+	// secret inputs': a version header or field that echoes one shows it
+	// masked.
+	Secrets []string
 	// ForMerge keeps what Summary.Part needs for an exact merge with other
 	// shards: each second's latency, and up to MaxKeptWindows windows per
 	// stream instead of MaxWindows.
@@ -137,6 +141,7 @@ func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder 
 	for i := range r.modes {
 		r.modes[i].aggregate = newAggregate()
 	}
+	r.versions.name = newVersionNamer(opts)
 	r.timeline.hist = newHistogram()
 	r.timeline.keep = opts.ForMerge
 	if opts.ForMerge {

@@ -1,7 +1,10 @@
 package stats
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -513,6 +516,81 @@ func TestVersionFieldIsReadFromJSONAnswers(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"v1", "v2", "3", "v9"}, names); diff != "" {
 		t.Errorf("versions (-want +got):\n%s", diff)
+	}
+}
+
+func TestAVersionNeverShowsASecretAndIsCutShort(t *testing.T) {
+	t.Parallel()
+	const secret = "BEARERSECRET123"
+	long := strings.Repeat("é", 40) // 80 bytes
+	tests := []struct {
+		name    string
+		opts    Options
+		answers []string // JSON bodies, one answer each
+		want    []string
+	}{
+		{
+			name:    "an echoed Authorization header with a secret input's token",
+			opts:    Options{VersionField: "auth", Secrets: []string{secret}},
+			answers: []string{`{"auth": "Bearer ` + secret + `"}`, `{"auth": "Bearer ` + secret + `"}`},
+			want:    []string{"Bearer ***"},
+		},
+		{
+			name:    "a token the check was not told of, after an authorization scheme",
+			opts:    Options{VersionField: "auth"},
+			answers: []string{`{"auth": "Bearer abc.def.ghi"}`, `{"auth": "basic dXNlcjpwYXNz"}`, `{"auth": "v1"}`},
+			want:    []string{"Bearer ***", "basic ***", "v1"},
+		},
+		{
+			name:    "a secret inside a version, and credential pairs",
+			opts:    Options{VersionField: "v", Secrets: []string{secret}},
+			answers: []string{`{"v": "build-` + secret + `"}`, `{"v": "v2 token=abcdef"}`},
+			want:    []string{"build-***", "v2 token=***"},
+		},
+		{
+			name:    "a field named for a credential",
+			opts:    Options{VersionField: "session.token"},
+			answers: []string{`{"session": {"token": "xyz"}}`},
+			want:    []string{"***"},
+		},
+		{
+			name:    "a whole body for a version",
+			opts:    Options{VersionField: "v"},
+			answers: []string{`{"v": "` + long + `"}`, `{"v": "` + strings.Repeat("x", 64) + `"}`},
+			want:    []string{strings.Repeat("é", 32) + "…", strings.Repeat("x", 64)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.ForMerge = true
+			r := NewRecorder(epoch, []string{"GET /"}, tt.opts)
+			for i, body := range tt.answers {
+				res := result(uint64(i), time.Duration(i)*time.Second, time.Millisecond, 200, "")
+				res.Body = []byte(body)
+				r.Record(res, Hit{})
+			}
+			s := r.Close(epoch.Add(time.Duration(len(tt.answers)) * time.Second))
+			var names []string
+			for _, v := range s.Versions {
+				names = append(names, v.Name)
+				if len(v.Name) > maxVersionName+len("…") {
+					t.Errorf("version %q is %d bytes long", v.Name, len(v.Name))
+				}
+			}
+			if diff := cmp.Diff(tt.want, names); diff != "" {
+				t.Errorf("versions (-want +got):\n%s", diff)
+			}
+			part, err := json.Marshal(s.Part())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, leak := range []string{secret, "abc.def.ghi", "dXNlcjpwYXNz", "abcdef", "xyz"} {
+				if strings.Contains(string(part), leak) || strings.Contains(fmt.Sprint(s.Versions), leak) {
+					t.Errorf("%q reached the summary or its part", leak)
+				}
+			}
+		})
 	}
 }
 
