@@ -575,7 +575,8 @@ func (g *Generator) requests() vegeta.Targeter {
 }
 
 // sourceTargeter sends the requests Options.Source hands out. A tag rides
-// in the URL fragment after the target index: #3.17.
+// in the URL fragment after the target index: #3.17, or #f3.17 on a fresh
+// connection.
 func (g *Generator) sourceTargeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {
 		i, tag, err := g.source(t)
