@@ -268,3 +268,36 @@ func TestTheFreshConnectionsReachEveryEndpoint(t *testing.T) {
 		})
 	}
 }
+
+func TestASourcesRequestsGetTheirShareOfFreshConnectionsByTarget(t *testing.T) {
+	t.Parallel()
+	var n atomic.Uint64
+	g, err := New(benchTargets(2), Options{
+		Rate: vegeta.Rate{Freq: 100, Per: time.Second}, FreshShare: 0.1,
+		// The source sends to target 0 and 1 in turn, as a recording of
+		// two endpoints asked in turn would.
+		Source: func(vt *vegeta.Target) (int, uint64, error) {
+			i := int(n.Add(1) % 2)
+			vt.Method, vt.URL = http.MethodGet, fmt.Sprintf("http://127.0.0.1:1/%d", i)
+			return i, 0, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := g.targeter(nil, nil)
+	fresh := make([]int, 2)
+	for range 2000 {
+		var vt vegeta.Target
+		if err := next(&vt); err != nil {
+			t.Fatal(err)
+		}
+		res := vegeta.Result{URL: vt.URL}
+		if i, _, isFresh := detach(&res); isFresh {
+			fresh[i]++
+		}
+	}
+	if fresh[0] != 100 || fresh[1] != 100 {
+		t.Errorf("fresh requests by target %v; want 100 of each target's 1,000", fresh)
+	}
+}
