@@ -91,7 +91,7 @@ func TestTheDemoShowsADeployWhoseBlipFailsTheCheckAndExits0(t *testing.T) {
 		"during step \"Deploy to staging\"; recovered",
 		"- ✗ `downtime<=0s` (max-downtime)",
 		"xychart-beta",
-		"Versions: v2 first answered",
+		"Versions: <code>v2</code> first answered",
 		"demo: as designed, the check failed: the deploy's restart dropped ",
 		"In a workflow this fails the job (exit 1)",
 	} {

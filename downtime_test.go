@@ -97,7 +97,7 @@ func TestOneEndpointOfThreeDownFor3sFailsAndIsNamed(t *testing.T) {
 	if run.outputs["recovered"] != "true" {
 		t.Errorf("recovered = %q, want true", run.outputs["recovered"])
 	}
-	sentence := "requests to GET /api/items/42 answered bad gateway (502) for "
+	sentence := "requests to `GET /api/items/42` answered bad gateway (502) for "
 	if !strings.Contains(run.summary, sentence) || !strings.Contains(run.summary, `during step "Deploy task definition"; recovered`) {
 		t.Errorf("summary does not tell the outage of GET /api/items/42:\n%s", run.summary)
 	}

@@ -82,7 +82,7 @@ func TestGracefulReloadsRaiseNoFalseAlarm(t *testing.T) {
 			if run.exit != exitPass || run.outputs["verdict"] != "pass" || run.outputs["downtime-s"] != "0.000" {
 				t.Fatalf("exit %d, verdict %q, downtime-s %q: a false alarm on a graceful reload\nsummary:\n%s", run.exit, run.outputs["verdict"], run.outputs["downtime-s"], run.summary)
 			}
-			if !strings.Contains(run.summary, "Versions: v2 first answered at T+") {
+			if !strings.Contains(run.summary, "Versions: <code>v2</code> first answered at T+") {
 				t.Errorf("the new version never answered; the deploy did not happen:\n%s", run.summary)
 			}
 		})

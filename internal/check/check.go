@@ -175,7 +175,7 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	}
 	loadStart := clock.Now()
 	recorder := stats.NewRecorder(loadStart, names, stats.Options{
-		VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate,
+		VersionHeader: cfg.VersionHeader, VersionField: cfg.VersionField, DegradedErrorRate: cfg.DegradedErrorRate, Secrets: cfg.Secrets,
 		Selections: judge.selections, ForMerge: cfg.Shard != nil,
 	})
 	rep := &report.Report{Title: "PR check", FailOnShortfall: cfg.FailOnShortfall}
@@ -192,8 +192,14 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 	}
 	compared := r.startComparisons(ctx)
 	healthc := make(chan load.Health, 1)
+	// A PR check's load is the hits due in its duration, counted on the
+	// recorder's timeline; a deploy's ends when the tail does.
+	length := cfg.Duration
+	if cfg.Deploy != nil {
+		length = 0
+	}
 	go func() {
-		healthc <- generator.Run(loadCtx, func(res *vegeta.Result, hit load.Hit) {
+		healthc <- generator.RunFrom(loadCtx, loadStart, length, func(res *vegeta.Result, hit load.Hit) {
 			recorder.Record(res, statsHit(hit))
 			results.add(res)
 			if hit.Tag != 0 && compared != nil {
@@ -209,6 +215,9 @@ func (r *run) timeline(ctx context.Context, generator *load.Generator) (*report.
 		rep.Deploy, deployErr = r.deploy(ctx, recorder, loadStart)
 	}
 	stoppedAt := clock.Now()
+	if end := loadStart.Add(length); length > 0 && stoppedAt.After(end) {
+		stoppedAt = end // the load's schedule ended there; the sleep overshot
+	}
 	rep.Cancelled = ctx.Err() != nil
 	if rep.Cancelled {
 		// A cancelled job's container is stopped soon after the signal:

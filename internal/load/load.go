@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,7 +64,8 @@ type Options struct {
 	Timeout    time.Duration
 	MaxWorkers uint64
 	// FreshShare is the fraction of requests sent on a new connection
-	// each, without keep-alive, from 0 to 1.
+	// each, without keep-alive, from 0 to 1: of every target's requests,
+	// so that each endpoint gets its share.
 	FreshShare float64
 	// KeepBody is how many bytes of each answer's body to hand over with
 	// its result; 0 drains bodies without keeping them.
@@ -113,25 +115,72 @@ type Hit struct {
 // Generator sends the load. Run it once: vegeta's attacker cannot be
 // restarted, and a new attacker would lose the warm connection pool.
 type Generator struct {
-	targets   []Target
-	urls      []string // each target's URL with its fragment
-	fragments []string // each target's index as a URL fragment
-	mix       []int    // target indexes in send order, weights interleaved
-	source    func(t *vegeta.Target) (int, uint64, error)
-	rate      vegeta.Rate
-	pacer     Schedule
-	attacker  *vegeta.Attacker
-	transport *transport
-	workers   uint64
-	used      atomic.Bool
+	targets []Target
+	// urls and fragments are each target's URL with its fragment, and
+	// the fragment alone, by target index: [0] on a kept-alive
+	// connection, [1] on a fresh one.
+	urls      [2][]string
+	fragments [2][]string
+	mix       []int // target indexes in send order, weights interleaved
+	// turn is, for each slot of the mix, how many slots of the same
+	// target come before it in the cycle; perCycle is how many slots
+	// each target has. Together they number each target's requests
+	// without a counter of its own.
+	turn, perCycle []uint64
+	fresh          freshTurns
+	sent           []atomic.Uint64 // requests handed out, by target, for a Source
+	source         func(t *vegeta.Target) (int, uint64, error)
+	rate           vegeta.Rate
+	pacer          Schedule
+	attacker       *vegeta.Attacker
+	transport      *transport
+	workers        uint64
+	used           atomic.Bool
 
 	buildErrors atomic.Uint64
 	buildError  atomic.Pointer[buildError]
 	aborting    atomic.Bool
-	// stopped is set when the run's context ends: vegeta's attack may
-	// still hand out a tick it was waiting to send, which must not become
-	// a request.
-	stopped atomic.Bool
+}
+
+// freshTurns decides which of each target's requests go on a fresh
+// connection: the k-th request (from zero) of target i does when
+// k·share + phase[i] passes a whole number, so every target gets its share
+// of fresh connections, however many targets there are. A choice by the
+// run's request number would not: with 10% and two targets, the tenth,
+// twentieth, ... request would all go to the same one. The phases stagger
+// the targets, so that their fresh requests do not all come together.
+type freshTurns struct {
+	share float64
+	phase []float64 // by target index, in [0, 1)
+}
+
+func newFreshTurns(share float64, targets int) freshTurns {
+	f := freshTurns{share: share, phase: make([]float64, targets)}
+	for i := range f.phase {
+		f.phase[i] = float64(i) / float64(targets)
+	}
+	return f
+}
+
+// at reports whether request k of target i goes on a fresh connection.
+func (f *freshTurns) at(i int, k uint64) bool {
+	switch {
+	case f.share <= 0:
+		return false
+	case f.share >= 1:
+		return true
+	}
+	phase := f.phase[i]
+	return math.Floor(float64(k+1)*f.share+phase) > math.Floor(float64(k)*f.share+phase)
+}
+
+// connection is the index into Generator.urls and fragments for a request
+// on a fresh connection or not.
+func connection(fresh bool) int {
+	if fresh {
+		return 1
+	}
+	return 0
 }
 
 type buildError struct{ message string }
@@ -153,12 +202,15 @@ func New(targets []Target, opts Options) (*Generator, error) {
 	// The index of its target rides in each request's URL fragment,
 	// which a client never sends: vegeta hands the URL back with the
 	// result, so every result names its target, templated URLs included.
-	urls := make([]string, len(targets))
-	fragments := make([]string, len(targets))
+	var urls, fragments [2][]string
+	for c := range urls {
+		urls[c], fragments[c] = make([]string, len(targets)), make([]string, len(targets))
+	}
 	timeouts := make([]time.Duration, len(targets))
 	for i, t := range targets {
-		fragments[i] = "#" + strconv.Itoa(i)
-		urls[i] = t.URL + fragments[i]
+		fragments[0][i] = "#" + strconv.Itoa(i)
+		fragments[1][i] = "#" + freshMark + strconv.Itoa(i)
+		urls[0][i], urls[1][i] = t.URL+fragments[0][i], t.URL+fragments[1][i]
 		// Every request's timeout is enforced by the transport (see
 		// transport.RoundTrip), never by http.Client.Timeout.
 		timeouts[i] = cmp.Or(t.Timeout, opts.Timeout)
@@ -169,7 +221,7 @@ func New(targets []Target, opts Options) (*Generator, error) {
 	if opts.KeepBody < 0 || opts.TagBody < 0 {
 		return nil, errors.New("load: body sizes to keep must not be negative")
 	}
-	tr := newTransport(opts.FreshShare, timeouts)
+	tr := newTransport(timeouts)
 	maxBody := opts.KeepBody
 	if opts.Source != nil && opts.TagBody > opts.KeepBody {
 		// Answers to tagged requests keep more; the transport cuts the
@@ -193,11 +245,21 @@ func New(targets []Target, opts Options) (*Generator, error) {
 		// lives only until it is counted.
 		vegeta.MaxBody(maxBody),
 	)
+	mix := interleave(targets)
+	turn, perCycle := make([]uint64, len(mix)), make([]uint64, len(targets))
+	for slot, i := range mix {
+		turn[slot] = perCycle[i]
+		perCycle[i]++
+	}
 	return &Generator{
 		targets:   targets,
 		urls:      urls,
 		fragments: fragments,
-		mix:       interleave(targets),
+		mix:       mix,
+		turn:      turn,
+		perCycle:  perCycle,
+		fresh:     newFreshTurns(opts.FreshShare, len(targets)),
+		sent:      make([]atomic.Uint64, len(targets)),
 		source:    opts.Source,
 		rate:      steady.ShareRate(),
 		pacer:     pacer,
@@ -210,16 +272,18 @@ func New(targets []Target, opts Options) (*Generator, error) {
 // Health says whether the generator kept its schedule. A generator that
 // fell behind under-reports disruption, so the report must show this.
 type Health struct {
-	Rate     vegeta.Rate   // asked for
-	Elapsed  time.Duration // from the first scheduled moment to the stop
-	Planned  uint64        // requests the schedule asked for by the stop
-	Sent     uint64        // requests actually sent
-	Late     uint64        // sent more than LateAfter behind their due time
-	LagP50   time.Duration // how far behind schedule requests left
-	LagP99   time.Duration
-	LagMax   time.Duration
-	Workers  uint64 // the worker cap
-	Complete bool   // false if Run ended before its context was done
+	Rate    vegeta.Rate   // asked for
+	Elapsed time.Duration // from the start of the schedule to the stop
+	Planned uint64        // requests the schedule asked for before the stop
+	Sent    uint64        // requests actually sent
+	Late    uint64        // sent more than LateAfter behind their due time
+	LagP50  time.Duration // how far behind schedule requests left
+	LagP99  time.Duration
+	LagMax  time.Duration
+	Workers uint64 // the worker cap
+	// Complete is false if Run ended before its context was done or its
+	// schedule's length was over: the schedule ran out.
+	Complete bool
 	// SilentRetries counts requests net/http sent again on a new
 	// connection because a reused one had been closed by the server.
 	SilentRetries uint64
@@ -305,27 +369,48 @@ func (g *Generator) Abort() {
 	g.transport.abort()
 }
 
-// Run sends load until ctx is done and hands each result to record, from a
-// single goroutine, with what is known of how it was sent.
-// Requests in flight when ctx ends are awaited, so Run returns at most one
-// request timeout after ctx is done.
+// Run sends load until ctx is done, on a schedule that counts from the
+// call (see RunFrom).
 func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit Hit)) Health {
+	return g.RunFrom(ctx, time.Now(), 0, record)
+}
+
+// RunFrom sends load until ctx is done and hands each result to record,
+// from a single goroutine, with what is known of how it was sent.
+//
+// The schedule counts from start, the moment the caller's timeline begins
+// (at or just before the call): hit 0 is due at start. When length is
+// above zero, the load is the hits due in [start, start+length) and
+// nothing after, as vegeta's attack of that -duration: 2 s at 50/s is 100
+// requests, not 101 with one at the very end. In any case no hit due at or
+// after the moment ctx ends is sent.
+//
+// Requests in flight when the load ends are awaited, so RunFrom returns at
+// most one request timeout after ctx is done or the schedule's length is
+// over, whichever comes first.
+func (g *Generator) RunFrom(ctx context.Context, start time.Time, length time.Duration, record func(res *vegeta.Result, hit Hit)) Health {
 	health := Health{Rate: g.rate, Workers: g.workers}
 	if g.used.Swap(true) {
 		return health
 	}
 	lag := hdrhistogram.New(1, time.Hour.Microseconds(), 3)
 
-	began := time.Now()
+	pacer := &runPacer{
+		schedule: g.pacer, length: length, done: ctx.Done(), aborted: g.transport.aborted.Done(),
+		timer: time.NewTimer(time.Hour),
+	}
+	pacer.timer.Stop()
 	var stoppedAfter atomic.Int64
-	results := g.attacker.Attack(g.targeter(), g.pacer, 0, "")
 	// The one place where the attack learns about ctx.
 	release := context.AfterFunc(ctx, func() {
-		stoppedAfter.Store(int64(time.Since(began)))
-		g.stopped.Store(true)
+		stoppedAfter.Store(int64(max(1, time.Since(start))))
 		g.attacker.Stop()
 	})
 	defer release()
+	// vegeta counts its elapsed time from the moment it begins, a moment
+	// after this one: the pacer adds the time since start to it.
+	pacer.offset = time.Since(start)
+	results := g.attacker.Attack(g.targeter(pacer.done, pacer.aborted), pacer, 0, "")
 
 	for res := range results {
 		if g.aborting.Load() && res.Code == 0 && strings.Contains(res.Error, "context canceled") {
@@ -335,16 +420,16 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 			continue // a tick after the stop: never sent
 		}
 		health.Sent++
-		target, tag := detach(res)
+		target, tag, fresh := detach(res)
 		due, _ := g.pacer.DueAt(res.Seq)
-		behind := max(0, res.Timestamp.Sub(began)-due)
+		behind := max(0, res.Timestamp.Sub(start)-due)
 		if behind > LateAfter {
 			health.Late++
 		}
 		_ = lag.RecordValue(min(behind.Microseconds(), lag.HighestTrackableValue()))
 		record(res, Hit{
 			Target:        target,
-			Fresh:         g.transport.isFresh(res.Seq),
+			Fresh:         fresh,
 			SilentRetried: g.transport.wasRetried(res.Seq),
 			Tag:           tag,
 		})
@@ -352,12 +437,16 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 	g.transport.closeIdle()
 
 	elapsed := time.Duration(stoppedAfter.Load())
-	health.Complete = elapsed > 0 || g.aborting.Load()
-	if elapsed == 0 {
-		elapsed = time.Since(began)
+	ended := pacer.ended.Load()
+	switch {
+	case ended && (elapsed == 0 || elapsed > length):
+		elapsed = length
+	case elapsed == 0:
+		elapsed = time.Since(start)
 	}
+	health.Complete = stoppedAfter.Load() > 0 || ended || g.aborting.Load()
 	health.Elapsed = elapsed
-	health.Planned = g.pacer.Planned(elapsed)
+	health.Planned = planned(g.pacer, elapsed)
 	health.LagP50 = time.Duration(lag.ValueAtQuantile(50)) * time.Microsecond
 	health.LagP99 = time.Duration(lag.ValueAtQuantile(99)) * time.Microsecond
 	health.LagMax = time.Duration(lag.Max()) * time.Microsecond
@@ -369,17 +458,87 @@ func (g *Generator) Run(ctx context.Context, record func(res *vegeta.Result, hit
 	return health
 }
 
-// targeter sends the targets in the order of the mix.
+// planned is how many hits of s are due before elapsed: those a run
+// stopped then sends. A Schedule may count a hit due at elapsed itself;
+// that one was not sent.
+func planned(s Schedule, elapsed time.Duration) uint64 {
+	n := s.Planned(elapsed)
+	for n > 0 {
+		if due, ok := s.DueAt(n - 1); ok && due < elapsed {
+			break
+		}
+		n--
+	}
+	return n
+}
+
+// runPacer paces one run. It waits for each hit's due time itself, rather
+// than have vegeta sleep, so that a stop ends the wait at once, and it hands
+// out no hit due at or after the end of the schedule, or due after the
+// stop: the hit due at the very moment a run of 2 s ends is not sent.
+type runPacer struct {
+	schedule Schedule
+	offset   time.Duration // from the run's start to vegeta's
+	length   time.Duration // of the schedule; 0 for no end
+	done     <-chan struct{}
+	aborted  <-chan struct{}
+	timer    *time.Timer // vegeta calls Pace from one goroutine
+	ended    atomic.Bool // the schedule reached its length
+}
+
+var _ vegeta.Pacer = (*runPacer)(nil)
+
+func (p *runPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	due, ok := p.schedule.DueAt(hits)
+	if !ok {
+		return 0, true
+	}
+	if p.length > 0 && due >= p.length {
+		p.ended.Store(true)
+		return 0, true
+	}
+	if wait := due - (elapsed + p.offset); wait > 0 {
+		p.timer.Reset(wait)
+		select {
+		case <-p.timer.C:
+		case <-p.done:
+			p.timer.Stop()
+			return 0, true
+		case <-p.aborted:
+			p.timer.Stop()
+			return 0, true
+		}
+	}
+	select {
+	case <-p.done:
+		return 0, true
+	case <-p.aborted:
+		return 0, true
+	default:
+		return 0, false
+	}
+}
+
+func (p *runPacer) Rate(elapsed time.Duration) float64 {
+	return p.schedule.Rate(elapsed + p.offset)
+}
+
 // errStopped is what the targeter answers a tick that vegeta hands out
 // after the stop: vegeta then sends nothing for it.
 var errStopped = errors.New("load: stopped")
 
-// targeter hands out the requests; after the stop it hands out none.
-func (g *Generator) targeter() vegeta.Targeter {
+// targeter hands out the requests; once done or aborted is closed, it
+// hands out none: a tick vegeta was about to send when the run stopped is
+// never sent.
+func (g *Generator) targeter(done, aborted <-chan struct{}) vegeta.Targeter {
 	next := g.requests()
 	return func(t *vegeta.Target) error {
-		if g.stopped.Load() {
+		select {
+		case <-done:
 			return errStopped
+		case <-aborted:
+			return errStopped
+		default:
 		}
 		return next(t)
 	}
@@ -391,11 +550,15 @@ func (g *Generator) requests() vegeta.Targeter {
 		return g.sourceTargeter()
 	}
 	var next atomic.Uint64
+	cycle := uint64(len(g.mix))
 	return func(t *vegeta.Target) error {
-		i := g.mix[(next.Add(1)-1)%uint64(len(g.mix))]
+		n := next.Add(1) - 1
+		slot := n % cycle
+		i := g.mix[slot]
+		c := connection(g.fresh.at(i, n/cycle*g.perCycle[i]+g.turn[slot]))
 		target := &g.targets[i]
 		if target.Render == nil {
-			t.Method, t.URL, t.Header, t.Body = target.Method, g.urls[i], target.Header, target.Body
+			t.Method, t.URL, t.Header, t.Body = target.Method, g.urls[c][i], target.Header, target.Body
 			return nil
 		}
 		if err := target.Render(t); err != nil {
@@ -403,16 +566,17 @@ func (g *Generator) requests() vegeta.Targeter {
 			// fails on its own instead, counted as a build failure.
 			g.buildErrors.Add(1)
 			g.buildError.CompareAndSwap(nil, &buildError{fmt.Sprintf("target %q: %v", target.Name, err)})
-			t.Method, t.URL, t.Header, t.Body = "BUILD FAILED", g.urls[i], nil, nil
+			t.Method, t.URL, t.Header, t.Body = "BUILD FAILED", g.urls[0][i], nil, nil
 			return nil
 		}
-		t.URL += g.fragments[i]
+		t.URL += g.fragments[c][i]
 		return nil
 	}
 }
 
 // sourceTargeter sends the requests Options.Source hands out. A tag rides
-// in the URL fragment after the target index: #3.17.
+// in the URL fragment after the target index: #3.17, or #f3.17 on a fresh
+// connection.
 func (g *Generator) sourceTargeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {
 		i, tag, err := g.source(t)
@@ -422,10 +586,10 @@ func (g *Generator) sourceTargeter() vegeta.Targeter {
 		if err != nil {
 			g.buildErrors.Add(1)
 			g.buildError.CompareAndSwap(nil, &buildError{err.Error()})
-			t.Method, t.URL, t.Header, t.Body = "BUILD FAILED", g.urls[0], nil, nil
+			t.Method, t.URL, t.Header, t.Body = "BUILD FAILED", g.urls[0][0], nil, nil
 			return nil
 		}
-		t.URL += g.fragments[i]
+		t.URL += g.fragments[connection(g.fresh.at(i, g.sent[i].Add(1)-1))][i]
 		if tag != 0 {
 			t.URL += "." + strconv.FormatUint(tag, 10)
 		}
@@ -433,39 +597,46 @@ func (g *Generator) sourceTargeter() vegeta.Targeter {
 	}
 }
 
-// detach takes the target index and the tag out of a result's URL and
-// error text, returning them; the index is -1 when it is not there.
-func detach(res *vegeta.Result) (target int, tag uint64) {
+// freshMark starts the fragment of a request sent on a fresh connection:
+// #f3 rather than #3.
+const freshMark = "f"
+
+// detach takes the target index, the tag and the connection out of a
+// result's URL and error text, returning them; the index is -1 when it is
+// not there.
+func detach(res *vegeta.Result) (target int, tag uint64, fresh bool) {
 	hash := strings.LastIndexByte(res.URL, '#')
 	if hash < 0 {
-		return -1, 0
+		return -1, 0, false
 	}
-	i, tag, ok := parseFragment(res.URL[hash+1:])
+	i, tag, fresh, ok := parseFragment(res.URL[hash+1:])
 	if !ok {
-		return -1, 0
+		return -1, 0, false
 	}
 	fragment := res.URL[hash:]
 	res.URL = res.URL[:hash]
 	if res.Error != "" {
 		res.Error = strings.Replace(res.Error, fragment+`"`, `"`, 1)
 	}
-	return i, tag
+	return i, tag, fresh
 }
 
 // parseFragment reads the fragment the generator puts on its URLs: the
-// target index, then a tag after a dot when there is one.
-func parseFragment(fragment string) (target int, tag uint64, ok bool) {
+// fresh mark when the request goes on a fresh connection, the target
+// index, then a tag after a dot when there is one: 3, f3, 3.17, f3.17.
+func parseFragment(fragment string) (target int, tag uint64, fresh, ok bool) {
+	fragment, fresh = strings.CutPrefix(fragment, freshMark)
 	index, tagText, tagged := strings.Cut(fragment, ".")
 	i, err := strconv.Atoi(index)
 	if err != nil {
-		return -1, 0, false
+		return -1, 0, false, false
 	}
 	if tagged {
 		if tag, err = strconv.ParseUint(tagText, 10, 64); err != nil {
-			return -1, 0, false
+			return -1, 0, false, false
 		}
 	}
-	return i, tag, true
+	return i, tag, fresh, true
 }
 
 // interleave spreads the targets over a cycle in proportion to their

@@ -38,7 +38,7 @@ func BenchmarkTargeter(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			next := g.targeter()
+			next := g.targeter(nil, nil)
 			var t vegeta.Target
 			b.ReportAllocs()
 			for b.Loop() {

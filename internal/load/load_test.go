@@ -42,13 +42,13 @@ func TestPacerScheduleAgreesWithItsCount(t *testing.T) {
 func TestPacerRampsThenHolds(t *testing.T) {
 	t.Parallel()
 	p := Pacer{Steady: vegeta.Rate{Freq: 100, Per: time.Second}, RampUp: 10 * time.Second}
-	// A linear ramp from 0 to 100/s over 10 s sends 500 requests after
-	// the first, at the start, then 100/s.
-	if got := p.Planned(10 * time.Second); got != 501 {
-		t.Errorf("Planned at the end of the ramp = %d, want 501", got)
+	// A linear ramp from 0 to 100/s over 10 s sends 500 requests in its
+	// 10 s, the first at the start, then 100/s.
+	if got := p.Planned(10 * time.Second); got != 500 {
+		t.Errorf("Planned at the end of the ramp = %d, want 500", got)
 	}
-	if got := p.Planned(15 * time.Second); got != 1001 {
-		t.Errorf("Planned 5 s after the ramp = %d, want 1001", got)
+	if got := p.Planned(15 * time.Second); got != 1000 {
+		t.Errorf("Planned 5 s after the ramp = %d, want 1000", got)
 	}
 	if got := p.Rate(5 * time.Second); got != 50 {
 		t.Errorf("Rate halfway up the ramp = %v, want 50", got)

@@ -29,10 +29,13 @@ const retryRing = 1 << 16
 // request on a new connection when a reused one turns out to be closed, so
 // a GET never shows the error a browser, a POST or a new client would. The
 // transport counts those silent retries with httptrace.
+//
+// Which requests go on a fresh connection the generator decides, and marks
+// in the URL fragment (see parseFragment), where the results consumer reads
+// it back.
 type transport struct {
 	keepAlive *http.Transport
 	fresh     *http.Transport
-	share     float64         // of requests sent on fresh connections
 	timeouts  []time.Duration // by target index; zero: the client's
 	// untaggedBody, when not negative, is how much of the body of an
 	// answer to a request without a tag is read: the rest is drained,
@@ -48,7 +51,7 @@ type transport struct {
 	abort   context.CancelFunc
 }
 
-func newTransport(share float64, timeouts []time.Duration) *transport {
+func newTransport(timeouts []time.Duration) *transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	base := func() *http.Transport {
 		return &http.Transport{
@@ -62,21 +65,7 @@ func newTransport(share float64, timeouts []time.Duration) *transport {
 	fresh := base()
 	fresh.DisableKeepAlives = true
 	aborted, abort := context.WithCancel(context.Background())
-	return &transport{keepAlive: base(), fresh: fresh, share: share, timeouts: timeouts, untaggedBody: -1, aborted: aborted, abort: abort}
-}
-
-// isFresh says whether request seq goes on a fresh connection. The choice
-// depends on seq alone, spread evenly, so the results consumer can tell
-// without being told.
-func (t *transport) isFresh(seq uint64) bool {
-	return isFresh(seq, t.share)
-}
-
-func isFresh(seq uint64, share float64) bool {
-	if share <= 0 {
-		return false
-	}
-	return uint64(float64(seq+1)*share) > uint64(float64(seq)*share)
+	return &transport{keepAlive: base(), fresh: fresh, timeouts: timeouts, untaggedBody: -1, aborted: aborted, abort: abort}
 }
 
 // wasRetried reports whether request seq was silently retried.
@@ -102,14 +91,15 @@ var retryProbes = sync.Pool{New: func() any {
 // timeout, covering the body as http.Client.Timeout would: one context and
 // one copy of the request per request.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(t.aborted, t.timeoutOf(req))
+	target, tag, fresh, ours := parseFragment(req.URL.Fragment)
+	ctx, cancel := context.WithTimeout(t.aborted, t.timeoutOf(target, ours))
 	rt := t.keepAlive
 	var probe *retryProbe
 	seq, err := strconv.ParseUint(req.Header.Get(seqHeader), 10, 64)
 	switch {
-	case err != nil:
-	case t.isFresh(seq):
+	case fresh:
 		rt = t.fresh
+	case err != nil:
 	default:
 		probe = retryProbes.Get().(*retryProbe)
 		probe.conns.Store(0)
@@ -128,23 +118,20 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	if t.untaggedBody >= 0 {
-		if _, tag, _ := parseFragment(req.URL.Fragment); tag == 0 {
-			resp.Body = &bodyHead{ReadCloser: resp.Body, left: t.untaggedBody}
-		}
+	if t.untaggedBody >= 0 && tag == 0 {
+		resp.Body = &bodyHead{ReadCloser: resp.Body, left: t.untaggedBody}
 	}
 	return resp, nil
 }
 
-// timeoutOf returns the timeout of the request's target, known by the
+// timeoutOf returns the timeout of a request's target, known by the
 // fragment the generator put on its URL.
-func (t *transport) timeoutOf(req *http.Request) time.Duration {
-	i, _, ok := parseFragment(req.URL.Fragment)
-	if !ok || i < 0 || i >= len(t.timeouts) {
+func (t *transport) timeoutOf(target int, ours bool) time.Duration {
+	if !ours || target < 0 || target >= len(t.timeouts) {
 		// Not one of the generator's requests: the longest timeout.
 		return slices.Max(t.timeouts)
 	}
-	return t.timeouts[i]
+	return t.timeouts[target]
 }
 
 // bodyHead reads the first left bytes of a body, then drains the rest and

@@ -116,6 +116,16 @@ func (r *Report) timeline() timeline {
 		prev.hasLatency = prev.hasLatency || last.hasLatency
 		tl.points = tl.points[:n-1]
 	}
+	// The load sends on a grid, one hit every 1/rate from its start: the
+	// part of a second before it stopped holds ⌈covered·rate⌉ hits, which
+	// over covered reads a little above the rate asked (90 hits in 0.898 s
+	// of 100/s, 100.2/s). Up to one hit over, it is the rate asked.
+	if n, asked := len(tl.points), r.askedPerSecond(); n > 0 && asked > 0 {
+		last := &tl.points[n-1]
+		if due := asked * last.covered.Seconds(); last.covered > 0 && last.sent > due && last.sent <= due+1 {
+			last.covered = time.Duration(last.sent / asked * float64(time.Second))
+		}
+	}
 	for i := range tl.points {
 		p := &tl.points[i]
 		if p.covered > 0 {
@@ -131,6 +141,15 @@ func (r *Report) timeline() timeline {
 		}
 	}
 	return tl
+}
+
+// askedPerSecond is the rate the load was asked for, per second; 0 when
+// unknown.
+func (r *Report) askedPerSecond() float64 {
+	if rate := r.Health.Rate; rate.Freq > 0 && rate.Per > 0 {
+		return float64(rate.Freq) / rate.Per.Seconds()
+	}
+	return 0
 }
 
 // pick returns the first of niceSeconds that fits, or else a whole number

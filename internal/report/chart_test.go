@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/zerodowntime/deploy-load-check/internal/stats"
 )
@@ -262,6 +263,25 @@ func TestChartShowsTheLastPartialSecondAtItsRate(t *testing.T) {
 		// (50 + 12) requests over 1.2 s.
 		if len(sent) != 10 || sent[9] != 51.7 {
 			t.Errorf("sent = %v; want 10 columns, the last at 51.7", sent)
+		}
+	})
+	t.Run("the hits of the schedule in the part before the stop: the rate asked", func(t *testing.T) {
+		t.Parallel()
+		// 100/s stopped 0.898 s into the last second: the hits due at
+		// 0, 0.01, ..., 0.89 s, 90 of them, are 100.2/s over 0.898 s.
+		seconds := steady(14, 100, time.Millisecond, 2*time.Millisecond)
+		seconds[13].Requests = 90
+		r := reportOf(seconds, 13898*time.Millisecond)
+		r.Health.Rate = vegeta.Rate{Freq: 100, Per: time.Second}
+		_, charts := chartOf(t, r)
+		if sent := charts[0].series(t, "sent"); sent[len(sent)-1] != 100 {
+			t.Errorf("sent = %v; want the last column at 100", sent)
+		}
+		// More than one hit over is more than the grid's rounding.
+		seconds[13].Requests = 95
+		_, charts = chartOf(t, r)
+		if sent := charts[0].series(t, "sent"); sent[len(sent)-1] != 105.8 {
+			t.Errorf("sent = %v; want the last column at 105.8, 95 over 0.898 s", sent)
 		}
 	})
 	t.Run("an API left broken shows to the end", func(t *testing.T) {

@@ -138,7 +138,13 @@ func inTimeOrder(findings []Finding) {
 
 // what names the endpoints of a finding: GET /a, GET /a and GET /b, all 3
 // endpoints, the API.
-func (r *Report) what(f Finding) string {
+func (r *Report) what(f Finding) string { return r.whatWith(f, false) }
+
+// whatMarkdown is what for the job summary: the endpoints' names in code
+// spans, so that a name with * or _ in it reads as written.
+func (r *Report) whatMarkdown(f Finding) string { return r.whatWith(f, true) }
+
+func (r *Report) whatWith(f Finding, markdown bool) string {
 	switch {
 	case len(r.Summary.Targets) == 0:
 		return "the API"
@@ -149,18 +155,35 @@ func (r *Report) what(f Finding) string {
 	case len(f.Targets) > 3:
 		return fmt.Sprintf("%d of %d endpoints", len(f.Targets), len(r.Summary.Targets))
 	}
-	return andList(f.Targets)
+	if !markdown {
+		return andList(f.Targets)
+	}
+	names := make([]string, len(f.Targets))
+	for i, name := range f.Targets {
+		names[i] = "`" + code(name) + "`"
+	}
+	return andList(names)
 }
 
 // sentence tells a finding in one sentence: "151 requests to GET
 // /v1/images were refused for 3.0 s, T+4.0 to T+7.1, during step
 // "Deploy"; recovered".
-func (r *Report) sentence(f Finding) string {
+func (r *Report) sentence(f Finding) string { return r.tell(f, false) }
+
+// markdownSentence is sentence for the job summary: the endpoints' names
+// in code spans, the steps' escaped.
+func (r *Report) markdownSentence(f Finding) string { return r.tell(f, true) }
+
+func (r *Report) tell(f Finding, markdown bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s to %s %s for %s, %s to %s", plural(f.Failures, "request"), r.what(f), failureVerb(f.Classes, f.Codes),
+	fmt.Fprintf(&b, "%s to %s %s for %s, %s to %s", plural(f.Failures, "request"), r.whatWith(f, markdown), failureVerb(f.Classes, f.Codes),
 		span(f.Duration()), r.at(f.Start), r.at(f.End))
 	if len(f.Steps) > 0 {
-		fmt.Fprintf(&b, ", during step %q", strings.Join(f.Steps, `", "`))
+		steps := fmt.Sprintf(", during step %q", strings.Join(f.Steps, `", "`))
+		if markdown {
+			steps = escape(steps)
+		}
+		b.WriteString(steps)
 	}
 	b.WriteString("; ")
 	b.WriteString(r.recovery(f))

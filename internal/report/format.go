@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html"
 	"math"
 	"net/http"
 	"strconv"
@@ -96,10 +97,13 @@ func (u latencyUnit) name() string {
 	return "ms"
 }
 
-// format writes d in the unit, without the unit's name: 12.3, 0.41, 1.25.
+// format writes d in the unit, without the unit's name: 12.3, 0.41, 1.25;
+// a latency too short to show is <0.01, not a zero.
 func (u latencyUnit) format(d time.Duration) string {
 	v := float64(d) / float64(u)
 	switch {
+	case d > 0 && v < 0.005:
+		return "<0.01"
 	case time.Duration(u) == time.Second:
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	case v < 1:
@@ -108,10 +112,15 @@ func (u latencyUnit) format(d time.Duration) string {
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
-// latency writes one latency with its unit, for sentences: 12.3 ms, 1.25 s.
+// latency writes one latency with its unit, for sentences: 12.3 ms, 1.25 s,
+// and under 10 µs in microseconds, so that a limit of 1us reads 1 µs, not
+// 0.00 ms.
 func latency(d time.Duration) string {
-	if d == 0 {
+	switch {
+	case d == 0:
 		return "0 ms"
+	case d > 0 && d < 10*time.Microsecond:
+		return trimFloat(float64(d)/float64(time.Microsecond), 2) + " µs"
 	}
 	u := unitFor(d)
 	if d >= time.Second {
@@ -255,6 +264,10 @@ func escape(s string) string {
 	s = strings.ReplaceAll(s, "$", `\$`)
 	return strings.ReplaceAll(s, "|", `\|`)
 }
+
+// htmlCode writes text as code inside HTML, such as a section's
+// <summary>, where Markdown's code spans do not work.
+func htmlCode(s string) string { return "<code>" + html.EscapeString(s) + "</code>" }
 
 // code makes text safe inside a code span in a table cell.
 func code(s string) string {

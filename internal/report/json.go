@@ -14,8 +14,9 @@ import (
 
 // JSONVersion is the version of the JSON report's layout; it changes when
 // fields come, change meaning or go away. 3 added regression and
-// window_start_s.
-const JSONVersion = 3
+// window_start_s; 4 added connections[].endpoints, and a connection mode's
+// longest_downtime_s became the longest of one endpoint.
+const JSONVersion = 4
 
 // jsonReport is the JSON report. Times ending in _s are seconds since the
 // load started; latencies ending in _ms are milliseconds.
@@ -124,12 +125,26 @@ type jsonDegraded struct {
 }
 
 type jsonMode struct {
+	Name      string  `json:"name"`
+	Requests  int64   `json:"requests"`
+	Failures  int64   `json:"failures"`
+	ErrorRate float64 `json:"error_rate"`
+	P95MS     float64 `json:"p95_ms"`
+	P99MS     float64 `json:"p99_ms"`
+	// LongestS is the longest one endpoint's requests on this mode got
+	// no successful answer.
+	LongestS      float64 `json:"longest_downtime_s"`
+	SilentRetries int64   `json:"silent_retries"`
+	// Endpoints are each endpoint's share of the mode, in the order of
+	// the targets.
+	Endpoints []jsonModeEndpoint `json:"endpoints"`
+}
+
+type jsonModeEndpoint struct {
 	Name          string  `json:"name"`
 	Requests      int64   `json:"requests"`
 	Failures      int64   `json:"failures"`
 	ErrorRate     float64 `json:"error_rate"`
-	P95MS         float64 `json:"p95_ms"`
-	P99MS         float64 `json:"p99_ms"`
 	LongestS      float64 `json:"longest_downtime_s"`
 	SilentRetries int64   `json:"silent_retries"`
 }
@@ -312,10 +327,18 @@ func (r *Report) jsonReport() jsonReport {
 	for _, d := range s.Degraded {
 		out.Degraded = append(out.Degraded, jsonDegraded{StartS: seconds(d.Start), EndS: seconds(d.End), Requests: d.Requests, Failures: d.Failures, WorstRate: d.WorstRate})
 	}
-	for _, m := range s.Modes {
+	for i, m := range s.Modes {
 		l := m.Latency()
-		out.Modes = append(out.Modes, jsonMode{Name: m.Name, Requests: m.Requests, Failures: m.Failures, ErrorRate: m.ErrorRate(),
-			P95MS: ms(l.P95), P99MS: ms(l.P99), LongestS: seconds(m.Down.Longest), SilentRetries: m.SilentRetries})
+		jm := jsonMode{Name: m.Name, Requests: m.Requests, Failures: m.Failures, ErrorRate: m.ErrorRate(),
+			P95MS: ms(l.P95), P99MS: ms(l.P99), LongestS: seconds(m.Down.Longest), SilentRetries: m.SilentRetries, Endpoints: []jsonModeEndpoint{}}
+		for _, t := range s.Targets {
+			if i < len(t.Modes) {
+				share := t.Modes[i]
+				jm.Endpoints = append(jm.Endpoints, jsonModeEndpoint{Name: t.Name, Requests: share.Requests, Failures: share.Failures,
+					ErrorRate: share.ErrorRate(), LongestS: seconds(share.Down.Longest), SilentRetries: share.SilentRetries})
+			}
+		}
+		out.Modes = append(out.Modes, jm)
 	}
 	for _, p := range s.Phases {
 		l := p.Latency()

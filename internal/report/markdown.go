@@ -216,7 +216,7 @@ func (r *Report) writeFindings(b *strings.Builder) {
 	told, left := r.told()
 	var lines []string
 	for _, f := range told {
-		lines = append(lines, r.sentence(f)+".")
+		lines = append(lines, r.markdownSentence(f)+".")
 	}
 	if left > 0 {
 		lines = append(lines, fmt.Sprintf("_and %s, listed under Disruptions._", plural(int64(left), "shorter disruption")))
@@ -303,7 +303,7 @@ func (r *Report) writeThresholds(b *strings.Builder) {
 		}
 		if c.Metric == verdict.Downtime && c.Target == "" && len(r.Summary.Targets) > 1 {
 			if f, ok := r.worstFinding(""); ok {
-				observed += ", " + escape(r.what(f))
+				observed += ", " + r.whatMarkdown(f)
 			}
 		}
 		fmt.Fprintf(b, "- %s `%s` (%s): %s\n", mark, code(c.String()), c.Source, observed)
@@ -400,7 +400,7 @@ func (r *Report) writeDisruptions(b *strings.Builder, open bool) {
 		if f.Open {
 			recovered = "**no**"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", escape(r.what(f)), r.at(f.Start), r.at(f.End), d.format(f.Duration()),
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.whatMarkdown(f), r.at(f.Start), r.at(f.End), d.format(f.Duration()),
 			count(f.Failures), escape(failureVerb(f.Classes, f.Codes)), escape(or(strings.Join(f.Steps, ", "), "—")), recovered)
 	}
 	if len(rows) < len(all) {
@@ -531,30 +531,110 @@ func statusOrder(codes []stats.CodeCount) []stats.CodeCount {
 	return append(out, none...)
 }
 
-// writeConnections compares kept-alive and fresh connections; its title
-// says when they disagree, which is what a server that drains badly looks
-// like.
+// writeConnections compares kept-alive and fresh connections endpoint by
+// endpoint; its title says when they disagree, which is what a server that
+// drains badly looks like. An endpoint that fails on both kinds alike is
+// down, not draining badly, and does not count.
 func (r *Report) writeConnections(b *strings.Builder, open bool) {
-	modes := r.Summary.Modes
+	s := r.Summary
+	modes := s.Modes
 	if len(modes) < 2 || modes[1].Requests == 0 {
 		return
 	}
-	keep, fresh := modes[0], modes[1]
-	differ := keep.Down.Longest != fresh.Down.Longest && (keep.Failures == 0) != (fresh.Failures == 0) || keep.SilentRetries > 0
+	differences := r.connectionDifferences()
 	summary := "Connections: kept-alive and fresh clients saw the same"
-	if differ {
+	if len(differences) > 0 {
 		summary = "Connections: <b>kept-alive and fresh clients saw different things</b>"
 	}
-	d := spanUnitFor(max(keep.Down.Longest, fresh.Down.Longest))
+	longest := max(modes[0].Down.Longest, modes[1].Down.Longest)
+	d := spanUnitFor(longest)
 	details(b, summary, open)
-	b.WriteString("A deploy that drains badly shows only on new connections: clients that reuse a connection retry an idempotent request on a new one without a word when the server closed theirs. A share of the requests goes each on a new connection to see what a new client sees.\n\n")
-	fmt.Fprintf(b, "| connections | requests | failed | error rate | longest downtime (%s) | silent retries |\n|---|---|---|---|---|---|\n", d.name())
-	for _, m := range modes {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", m.Name, count(m.Requests), count(m.Failures),
-			percent(m.ErrorRate()), d.format(m.Down.Longest), count(m.SilentRetries))
+	b.WriteString("A deploy that drains badly shows only on new connections: clients that reuse a connection retry an idempotent request on a new one without a word when the server closed theirs. A share of each endpoint's requests goes each on a new connection to see what a new client sees; the two kinds are compared endpoint by endpoint.\n\n")
+	for _, line := range differences {
+		fmt.Fprintf(b, "- %s\n", line)
+	}
+	if len(differences) > 0 {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "Longest downtime is the longest one endpoint's requests on such connections got no successful answer.\n\n| endpoint | connections | requests | failed | error rate | longest downtime (%s) | silent retries |\n|---|---|---|---|---|---|---|\n", d.name())
+	if len(s.Targets) != 1 {
+		every := "all endpoints"
+		if len(s.Targets) > 1 {
+			every = fmt.Sprintf("all %d endpoints", len(s.Targets))
+		}
+		for _, m := range modes {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", every, m.Name, count(m.Requests), count(m.Failures),
+				percent(m.ErrorRate()), d.format(m.Down.Longest), count(m.SilentRetries))
+		}
+	}
+	for _, t := range s.Targets {
+		for i, m := range t.Modes {
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", code(t.Name), stats.ModeNames[i], count(m.Requests), count(m.Failures),
+				percent(m.ErrorRate()), d.format(m.Down.Longest), count(m.SilentRetries))
+		}
 	}
 	b.WriteString("\n")
 	endDetails(b)
+}
+
+// connectionConfidence is the confidence at which kept-alive and fresh
+// connections are told apart, over every endpoint compared together.
+const connectionConfidence = 0.99
+
+// connectionDifferences says, one line each, where kept-alive and fresh
+// clients saw different things: silent retries on kept-alive connections,
+// and each endpoint whose error rate on one kind of connection was
+// significantly above the other's, by Fisher's exact test or the pooled
+// z-test, each direction of each endpoint at a share of the 1% left
+// (Bonferroni), so that an endpoint that fails now and then, on either
+// kind, is not called different by chance.
+func (r *Report) connectionDifferences() []string {
+	s := r.Summary
+	var out []string
+	if retries := s.Modes[0].SilentRetries; retries > 0 {
+		var where []string
+		for _, t := range s.Targets {
+			if t.Modes[0].SilentRetries > 0 {
+				where = append(where, "`"+code(t.Name)+"`")
+			}
+		}
+		were := "were"
+		if retries == 1 {
+			were = "was"
+		}
+		line := fmt.Sprintf("%s on kept-alive connections %s sent again on a new one without a word, after the server closed theirs", plural(retries, "request"), were)
+		if len(where) > 0 {
+			line += ": " + andList(where)
+		}
+		out = append(out, line+".")
+	}
+	var compared []stats.TargetSummary
+	for _, t := range s.Targets {
+		if t.Modes[0].Requests > 0 && t.Modes[1].Requests > 0 {
+			compared = append(compared, t)
+		}
+	}
+	if len(compared) == 0 {
+		return out
+	}
+	test, err := verdict.NewBaseline(verdict.WithMinRequests(2),
+		verdict.WithConfidence(1-(1-connectionConfidence)/float64(2*len(compared))))
+	if err != nil {
+		return out
+	}
+	for _, t := range compared {
+		keep := verdict.Sample{Name: "kept-alive", Requests: t.Modes[0].Requests, Failures: t.Modes[0].Failures}
+		fresh := verdict.Sample{Name: "fresh", Requests: t.Modes[1].Requests, Failures: t.Modes[1].Failures}
+		for _, shift := range []verdict.ErrorShift{test.Errors(keep, fresh), test.Errors(fresh, keep)} {
+			if shift.Decision != verdict.Regression {
+				continue
+			}
+			out = append(out, fmt.Sprintf("`%s`: %s connections failed %s of %s, %s ones %s of %s (%s, %s).",
+				code(t.Name), shift.Candidate, percent(shift.CandidateRate), plural(shift.CandidateRequests, "request"),
+				shift.Baseline, percent(shift.BaselineRate), count(shift.BaselineRequests), shift.Test, pValue(shift.PValue)))
+		}
+	}
+	return out
 }
 
 func (r *Report) writeGenerator(b *strings.Builder, open bool) {
@@ -616,14 +696,14 @@ func (r *Report) writeVersions(b *strings.Builder, open bool) {
 	if len(s.Versions) == 0 {
 		return
 	}
-	summary := "Versions: " + code(s.Versions[0].Name) + " answered throughout"
+	summary := "Versions: " + htmlCode(s.Versions[0].Name) + " answered throughout"
 	old, next, ok := s.CutOver()
 	if ok {
 		overlap := "no overlap"
 		if next.First < old.Last {
 			overlap = "both answered for " + span(old.Last-next.First)
 		}
-		summary = fmt.Sprintf("Versions: %s first answered at %s, %s last at %s; %s", code(next.Name), r.at(next.First), code(old.Name), r.at(old.Last), overlap)
+		summary = fmt.Sprintf("Versions: %s first answered at %s, %s last at %s; %s", htmlCode(next.Name), r.at(next.First), htmlCode(old.Name), r.at(old.Last), overlap)
 	}
 	details(b, summary, open)
 	b.WriteString("| version | first answer | last answer | answers | failed |\n|---|---|---|---|---|\n")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,6 +50,14 @@ func ok(int, time.Duration) (uint16, time.Duration, string) { return 200, 12 * t
 // defaultThresholds are the action's defaults: max-error-rate 1% and
 // max-downtime 0s.
 var defaultThresholds = []string{"error_rate<=1%", "downtime<=0s"}
+
+// freshTurn says whether request k of target i of n goes on a fresh
+// connection, as the load generator decides it: one in ten of every
+// target's, the targets staggered.
+func freshTurn(i, n, k int) bool {
+	phase := float64(i) / float64(n)
+	return math.Floor(float64(k+1)*0.1+phase) > math.Floor(float64(k)*0.1+phase)
+}
 
 func (sc scenario) report(t *testing.T) *Report {
 	t.Helper()
@@ -103,7 +112,7 @@ func (sc scenario) report(t *testing.T) *Report {
 		if sc.version != nil && code != 0 {
 			res.Headers = http.Header{"X-Version": {sc.version(at)}}
 		}
-		r.Record(res, stats.Hit{Target: target, Fresh: i%10 == 9})
+		r.Record(res, stats.Hit{Target: target, Fresh: freshTurn(target, len(sc.targets), i/len(sc.targets))})
 	}
 	summary := r.Close(start.Add(sc.length))
 	rep := &Report{

@@ -71,7 +71,7 @@ func (r *Report) writeShard(b *strings.Builder) {
 	}
 	told, left := r.told()
 	for _, f := range told {
-		fmt.Fprintf(b, "- %s (as this shard saw it).\n", r.sentence(f))
+		fmt.Fprintf(b, "- %s (as this shard saw it).\n", r.markdownSentence(f))
 	}
 	if left > 0 {
 		fmt.Fprintf(b, "- _and %s._\n", plural(int64(left), "shorter disruption"))

@@ -13,8 +13,8 @@ import (
 )
 
 // PartLayout is the version of a Part's layout; it changes when a field
-// changes meaning or goes away.
-const PartLayout = 1
+// changes meaning or goes away. 2 counts the connection modes by target.
+const PartLayout = 2
 
 // Part is what one shard's recorder kept, in a form that another process
 // reads back and merges exactly with the other shards': histograms in
@@ -55,6 +55,17 @@ type PartTarget struct {
 	Name string `json:"name"`
 	PartAggregate
 	Down PartWindows `json:"down"`
+	// Modes is its share of each connection mode, in the order of
+	// ModeNames.
+	Modes []PartModeShare `json:"connections"`
+}
+
+// PartModeShare is one target's share of one connection mode.
+type PartModeShare struct {
+	Requests      int64       `json:"requests"`
+	Failures      int64       `json:"failures"`
+	SilentRetries int64       `json:"silent_retries"`
+	Down          PartWindows `json:"down"`
 }
 
 // PartPhase is one phase.
@@ -65,12 +76,11 @@ type PartPhase struct {
 	PartAggregate
 }
 
-// PartMode is one connection mode.
+// PartMode is one connection mode; its windows are its targets'.
 type PartMode struct {
 	Name string `json:"name"`
 	PartAggregate
-	SilentRetries int64       `json:"silent_retries"`
-	Down          PartWindows `json:"down"`
+	SilentRetries int64 `json:"silent_retries"`
 }
 
 // PartError is a failure class's count and sample.
@@ -153,13 +163,17 @@ func (s *Summary) Part() *Part {
 	p := &Part{Layout: PartLayout, Start: s.Start, Elapsed: s.Elapsed, Overall: s.Overall.part(), Codes: map[string]int64{},
 		Outage: s.Outage.part(), First: s.FirstFailure, Last: s.LastFailure, Versions: s.Versions}
 	for _, t := range s.Targets {
-		p.Targets = append(p.Targets, PartTarget{Name: t.Name, PartAggregate: t.Aggregate.part(), Down: t.Down.part()})
+		pt := PartTarget{Name: t.Name, PartAggregate: t.Aggregate.part(), Down: t.Down.part()}
+		for _, m := range t.Modes {
+			pt.Modes = append(pt.Modes, PartModeShare{Requests: m.Requests, Failures: m.Failures, SilentRetries: m.SilentRetries, Down: m.Down.part()})
+		}
+		p.Targets = append(p.Targets, pt)
 	}
 	for _, ph := range s.Phases {
 		p.Phases = append(p.Phases, PartPhase{Name: ph.Name, Start: ph.Start, End: ph.End, PartAggregate: ph.Aggregate.part()})
 	}
 	for _, m := range s.Modes {
-		p.Modes = append(p.Modes, PartMode{Name: m.Name, PartAggregate: m.Aggregate.part(), SilentRetries: m.SilentRetries, Down: m.Down.part()})
+		p.Modes = append(p.Modes, PartMode{Name: m.Name, PartAggregate: m.Aggregate.part(), SilentRetries: m.SilentRetries})
 	}
 	for _, c := range s.Codes {
 		p.Codes[strconv.Itoa(int(c.Code))] = c.Count
@@ -245,7 +259,7 @@ func (m *merger) merge(degraded float64) (*Summary, error) {
 	s := &Summary{Start: m.start, Elapsed: end.Sub(m.start)}
 	s.Overall = m.aggregate(func(p *Part) *PartAggregate { return &p.Overall })
 	s.Targets = m.targets(s.Elapsed)
-	s.Modes = m.modes()
+	s.Modes = m.modes(s.Targets)
 	s.Outage = m.windows(func(p *Part) *PartWindows { return &p.Outage })
 	s.Versions = m.versions()
 	s.Codes, s.Errors = m.codes()
@@ -339,14 +353,38 @@ func (m *merger) targets(elapsed time.Duration) []TargetSummary {
 			return nil
 		})
 		m.down = append(m.down, every)
-		out = append(out, TargetSummary{Name: name, Aggregate: agg, Down: down, elapsed: elapsed})
+		t := TargetSummary{Name: name, Aggregate: agg, Down: down, elapsed: elapsed}
+		for mode := range t.Modes {
+			share := func(p *Part) *PartModeShare {
+				if pt := find(p); pt != nil && mode < len(pt.Modes) {
+					return &pt.Modes[mode]
+				}
+				return nil
+			}
+			for _, p := range m.parts {
+				if pm := share(p); pm != nil {
+					t.Modes[mode].Requests += pm.Requests
+					t.Modes[mode].Failures += pm.Failures
+					t.Modes[mode].SilentRetries += pm.SilentRetries
+				}
+			}
+			t.Modes[mode].Down = m.windows(func(p *Part) *PartWindows {
+				if pm := share(p); pm != nil && pm.Requests > 0 {
+					return &pm.Down
+				}
+				return nil
+			})
+		}
+		out = append(out, t)
 	}
 	return out
 }
 
-func (m *merger) modes() []ModeSummary {
+// modes merges the connection modes; their windows are the merged
+// targets'.
+func (m *merger) modes(targets []TargetSummary) []ModeSummary {
 	var out []ModeSummary
-	for i, name := range []string{"keep-alive", "fresh"} {
+	for i, name := range ModeNames {
 		of := func(p *Part) *PartMode {
 			if i < len(p.Modes) && p.Modes[i].Name == name {
 				return &p.Modes[i]
@@ -365,12 +403,7 @@ func (m *merger) modes() []ModeSummary {
 				mode.SilentRetries += pm.SilentRetries
 			}
 		}
-		mode.Down = m.windows(func(p *Part) *PartWindows {
-			if pm := of(p); pm != nil && pm.Requests > 0 {
-				return &pm.Down
-			}
-			return nil
-		})
+		mode.Down = modeDowntime(targets, i)
 		out = append(out, mode)
 	}
 	return out

@@ -288,6 +288,24 @@ func compareMerged(run shardedRun, whole, merged *Summary) []string {
 		tm := merged.Targets[i]
 		sameAggregate(tw.Name, tw.Aggregate, tm.Aggregate)
 		sameWindows(tw.Name, tw.Down, tm.Down, time.Duration(run.targets)*run.interval)
+		for m, share := range tw.Modes {
+			what := tw.Name + " on " + ModeNames[m] + " connections"
+			got := tm.Modes[m]
+			if share.Requests != got.Requests || share.Failures != got.Failures || share.SilentRetries != got.SilentRetries {
+				differ("%s: %d requests, %d failed, %d silent retries; merged %d, %d, %d", what,
+					share.Requests, share.Failures, share.SilentRetries, got.Requests, got.Failures, got.SilentRetries)
+			}
+			// A merge finds a window where no shard got a success and
+			// one failed; a shard that sent nothing in it cannot say.
+			// One request in ten goes on a fresh connection, too few
+			// for every shard to send one to each endpoint within an
+			// outage, so only the kept-alive windows must match: their
+			// length, as the failures in them are counted at the pace
+			// of the whole stream, which the fresh ones leave gaps in.
+			if spacing := 2 * time.Duration(run.targets) * run.interval; m == 0 && absolute(share.Down.Longest-got.Down.Longest) > spacing {
+				differ("%s: longest window %s, merged %s", what, share.Down.Longest, got.Down.Longest)
+			}
+		}
 	}
 	if len(whole.Phases) != len(merged.Phases) {
 		differ("%d phases, merged %d", len(whole.Phases), len(merged.Phases))

@@ -36,6 +36,10 @@ type Recorder struct {
 	codes   map[uint16]int64
 	errors  [numClasses]errorCount
 	modes   [2]mode // by Hit.Fresh: keep-alive, fresh
+	// byTargetMode is each target's share of each mode, by target index
+	// then mode: kept-alive and fresh requests are compared endpoint by
+	// endpoint, as the fresh ones go to every endpoint.
+	byTargetMode [][2]targetMode
 
 	// Results arrive in completion order; the timeline and the downtime
 	// windows need send order. vegeta numbers requests in send order, so a
@@ -68,6 +72,10 @@ type Options struct {
 	// the whole run, its targets and its phases; Summary.Selected holds
 	// them in the same order.
 	Selections []Selection
+	// Secrets are values that must never show in the summary, such as the
+	// secret inputs': a version header or field that echoes one shows it
+	// masked.
+	Secrets []string
 	// ForMerge keeps what Summary.Part needs for an exact merge with other
 	// shards: each second's latency, and up to MaxKeptWindows windows per
 	// stream instead of MaxWindows.
@@ -85,8 +93,13 @@ type Hit struct {
 // mode is the share of one connection mode.
 type mode struct {
 	aggregate *Aggregate
-	downtime  downtime
 	retries   int64
+}
+
+// targetMode is one target's share of one connection mode.
+type targetMode struct {
+	requests, failures, retries int64
+	downtime                    downtime
 }
 
 type errorCount struct {
@@ -113,13 +126,14 @@ func (o *outcome) ok() bool { return o.class == ClassNone }
 // aggregate per target name.
 func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder {
 	r := &Recorder{
-		start:    start,
-		opts:     opts,
-		overall:  newAggregate(),
-		names:    slices.Clone(targetNames),
-		codes:    make(map[uint16]int64),
-		byTarget: make([]downtime, len(targetNames)),
-		outage:   downtime{every: len(targetNames)},
+		start:        start,
+		opts:         opts,
+		overall:      newAggregate(),
+		names:        slices.Clone(targetNames),
+		codes:        make(map[uint16]int64),
+		byTarget:     make([]downtime, len(targetNames)),
+		byTargetMode: make([][2]targetMode, len(targetNames)),
+		outage:       downtime{every: len(targetNames)},
 	}
 	for range targetNames {
 		r.targets = append(r.targets, newAggregateOfSuccesses())
@@ -127,6 +141,7 @@ func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder 
 	for i := range r.modes {
 		r.modes[i].aggregate = newAggregate()
 	}
+	r.versions.name = newVersionNamer(opts)
 	r.timeline.hist = newHistogram()
 	r.timeline.keep = opts.ForMerge
 	if opts.ForMerge {
@@ -134,8 +149,10 @@ func NewRecorder(start time.Time, targetNames []string, opts Options) *Recorder 
 		for i := range r.byTarget {
 			r.byTarget[i].limit = MaxKeptWindows
 		}
-		for i := range r.modes {
-			r.modes[i].downtime.limit = MaxKeptWindows
+		for i := range r.byTargetMode {
+			for m := range r.byTargetMode[i] {
+				r.byTargetMode[i][m].downtime.limit = MaxKeptWindows
+			}
 		}
 	}
 	for _, sel := range opts.Selections {
@@ -177,6 +194,14 @@ func (r *Recorder) Record(res *vegeta.Result, hit Hit) {
 	r.overall.add(o.latency, ok)
 	if hit.Target >= 0 && hit.Target < len(r.targets) {
 		r.targets[hit.Target].add(o.latency, ok)
+		tm := &r.byTargetMode[hit.Target][modeIndex(hit.Fresh)]
+		tm.requests++
+		if !ok {
+			tm.failures++
+		}
+		if hit.SilentRetried {
+			tm.retries++
+		}
 	}
 	m := &r.modes[modeIndex(hit.Fresh)]
 	m.aggregate.add(o.latency, ok)
@@ -224,8 +249,8 @@ func (r *Recorder) inOrder(o outcome) {
 	if w, closed := r.outage.add(o); closed {
 		r.phases.noteOutage(w)
 	}
-	r.modes[modeIndex(o.fresh)].downtime.add(o)
 	if o.target >= 0 && o.target < len(r.byTarget) {
+		r.byTargetMode[o.target][modeIndex(o.fresh)].downtime.add(o)
 		if w, closed := r.byTarget[o.target].add(o); closed {
 			r.phases.noteDowntime(w)
 			r.noteSelectedWindow(o.target, w)
@@ -254,8 +279,10 @@ func (r *Recorder) Close(end time.Time) *Summary {
 	if w, open := r.outage.close(elapsed); open {
 		r.phases.noteOutage(w)
 	}
-	for i := range r.modes {
-		r.modes[i].downtime.close(elapsed)
+	for i := range r.byTargetMode {
+		for m := range r.byTargetMode[i] {
+			r.byTargetMode[i][m].downtime.close(elapsed)
+		}
 	}
 	for i := range r.byTarget {
 		if w, open := r.byTarget[i].close(elapsed); open {
@@ -275,11 +302,16 @@ func (r *Recorder) Close(end time.Time) *Summary {
 		LastFailure:  r.outage.lastFailure,
 	}
 	for i, name := range r.names {
-		s.Targets = append(s.Targets, TargetSummary{Name: name, Aggregate: r.targets[i], Down: r.byTarget[i].summary(), elapsed: elapsed})
+		t := TargetSummary{Name: name, Aggregate: r.targets[i], Down: r.byTarget[i].summary(), elapsed: elapsed}
+		for m := range t.Modes {
+			tm := &r.byTargetMode[i][m]
+			t.Modes[m] = ModeShare{Requests: tm.requests, Failures: tm.failures, SilentRetries: tm.retries, Down: tm.downtime.summary()}
+		}
+		s.Targets = append(s.Targets, t)
 	}
-	for i, name := range []string{"keep-alive", "fresh"} {
+	for i, name := range ModeNames {
 		m := &r.modes[i]
-		s.Modes = append(s.Modes, ModeSummary{Name: name, Aggregate: m.aggregate, SilentRetries: m.retries, Down: m.downtime.summary()})
+		s.Modes = append(s.Modes, ModeSummary{Name: name, Aggregate: m.aggregate, SilentRetries: m.retries, Down: modeDowntime(s.Targets, i)})
 	}
 	s.Versions = r.versions.byFirstAnswer(s.Seconds)
 	s.Degraded = degradedWindows(s.Seconds, r.opts.DegradedErrorRate)

@@ -1,7 +1,10 @@
 package stats
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -383,6 +386,47 @@ func TestEachConnectionModeHasItsOwnDowntime(t *testing.T) {
 	}
 }
 
+func TestEachEndpointHasItsShareOfEachConnectionMode(t *testing.T) {
+	t.Parallel()
+	// Two endpoints asked in turn for 3 s, one request in ten of each on
+	// a fresh connection; the second answers 502 throughout.
+	r := NewRecorder(epoch, []string{"GET /ok", "GET /bad"}, Options{})
+	for i := range 300 {
+		target := i % 2
+		code, errText := uint16(200), ""
+		if target == 1 {
+			code, errText = 502, "502 Bad Gateway"
+		}
+		r.Record(result(uint64(i), time.Duration(i)*10*time.Millisecond, time.Millisecond, code, errText), Hit{Target: target, Fresh: i/2%10 == 9})
+	}
+	s := r.Close(epoch.Add(3 * time.Second))
+	want := [2][2]ModeShare{
+		{{Requests: 135}, {Requests: 15}},
+		{{Requests: 135, Failures: 135}, {Requests: 15, Failures: 15}},
+	}
+	for i, target := range s.Targets {
+		for m, share := range target.Modes {
+			w := want[i][m]
+			if share.Requests != w.Requests || share.Failures != w.Failures {
+				t.Errorf("%s on %s connections: %d requests, %d failed; want %d, %d", target.Name, ModeNames[m], share.Requests, share.Failures, w.Requests, w.Failures)
+			}
+		}
+	}
+	// The failing endpoint never answered, on either kind of connection:
+	// down from its first request to the end, on both.
+	for m, share := range s.Targets[1].Modes {
+		if share.Down.Longest < 2800*time.Millisecond || !share.Down.Open {
+			t.Errorf("GET /bad on %s connections: longest window %s, open %v; want about 3 s, open", ModeNames[m], share.Down.Longest, share.Down.Open)
+		}
+		if s.Modes[m].Down.Longest != share.Down.Longest {
+			t.Errorf("%s connections: longest window %s; want the failing endpoint's, %s", ModeNames[m], s.Modes[m].Down.Longest, share.Down.Longest)
+		}
+	}
+	if s.Targets[0].Modes[0].Down.Count != 0 || s.Targets[0].Modes[1].Down.Count != 0 {
+		t.Errorf("GET /ok has windows %+v; want none", s.Targets[0].Modes)
+	}
+}
+
 func TestVersionHeaderShowsTheCutOver(t *testing.T) {
 	t.Parallel()
 	var results []*vegeta.Result
@@ -472,6 +516,81 @@ func TestVersionFieldIsReadFromJSONAnswers(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"v1", "v2", "3", "v9"}, names); diff != "" {
 		t.Errorf("versions (-want +got):\n%s", diff)
+	}
+}
+
+func TestAVersionNeverShowsASecretAndIsCutShort(t *testing.T) {
+	t.Parallel()
+	const secret = "BEARERSECRET123"
+	long := strings.Repeat("é", 40) // 80 bytes
+	tests := []struct {
+		name    string
+		opts    Options
+		answers []string // JSON bodies, one answer each
+		want    []string
+	}{
+		{
+			name:    "an echoed Authorization header with a secret input's token",
+			opts:    Options{VersionField: "auth", Secrets: []string{secret}},
+			answers: []string{`{"auth": "Bearer ` + secret + `"}`, `{"auth": "Bearer ` + secret + `"}`},
+			want:    []string{"Bearer ***"},
+		},
+		{
+			name:    "a token the check was not told of, after an authorization scheme",
+			opts:    Options{VersionField: "auth"},
+			answers: []string{`{"auth": "Bearer abc.def.ghi"}`, `{"auth": "basic dXNlcjpwYXNz"}`, `{"auth": "v1"}`},
+			want:    []string{"Bearer ***", "basic ***", "v1"},
+		},
+		{
+			name:    "a secret inside a version, and credential pairs",
+			opts:    Options{VersionField: "v", Secrets: []string{secret}},
+			answers: []string{`{"v": "build-` + secret + `"}`, `{"v": "v2 token=abcdef"}`},
+			want:    []string{"build-***", "v2 token=***"},
+		},
+		{
+			name:    "a field named for a credential",
+			opts:    Options{VersionField: "session.token"},
+			answers: []string{`{"session": {"token": "xyz"}}`},
+			want:    []string{"***"},
+		},
+		{
+			name:    "a whole body for a version",
+			opts:    Options{VersionField: "v"},
+			answers: []string{`{"v": "` + long + `"}`, `{"v": "` + strings.Repeat("x", 64) + `"}`},
+			want:    []string{strings.Repeat("é", 32) + "…", strings.Repeat("x", 64)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.ForMerge = true
+			r := NewRecorder(epoch, []string{"GET /"}, tt.opts)
+			for i, body := range tt.answers {
+				res := result(uint64(i), time.Duration(i)*time.Second, time.Millisecond, 200, "")
+				res.Body = []byte(body)
+				r.Record(res, Hit{})
+			}
+			s := r.Close(epoch.Add(time.Duration(len(tt.answers)) * time.Second))
+			var names []string
+			for _, v := range s.Versions {
+				names = append(names, v.Name)
+				if len(v.Name) > maxVersionName+len("…") {
+					t.Errorf("version %q is %d bytes long", v.Name, len(v.Name))
+				}
+			}
+			if diff := cmp.Diff(tt.want, names); diff != "" {
+				t.Errorf("versions (-want +got):\n%s", diff)
+			}
+			part, err := json.Marshal(s.Part())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, leak := range []string{secret, "abc.def.ghi", "dXNlcjpwYXNz", "abcdef", "xyz"} {
+				if strings.Contains(string(part), leak) || strings.Contains(fmt.Sprint(s.Versions), leak) {
+					t.Errorf("%q reached the summary or its part", leak)
+				}
+			}
+		})
 	}
 }
 

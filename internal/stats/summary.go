@@ -33,8 +33,32 @@ type TargetSummary struct {
 	Name string
 	*Aggregate
 	// Down is the windows in which no request to this target succeeded.
-	Down    Windows
+	Down Windows
+	// Modes is the target's share of each connection mode, in the order
+	// of ModeNames.
+	Modes   [2]ModeShare
 	elapsed time.Duration
+}
+
+// ModeNames are the connection modes, in the order of Summary.Modes and
+// TargetSummary.Modes: requests on kept-alive connections, and requests
+// each on a fresh one.
+var ModeNames = [2]string{"keep-alive", "fresh"}
+
+// ModeShare is one endpoint's requests on one connection mode.
+type ModeShare struct {
+	Requests, Failures, SilentRetries int64
+	// Down is the windows in which none of the endpoint's requests on
+	// this mode succeeded.
+	Down Windows
+}
+
+// ErrorRate is the share of the requests that failed; 0 without requests.
+func (m ModeShare) ErrorRate() float64 {
+	if m.Requests == 0 {
+		return 0
+	}
+	return float64(m.Failures) / float64(m.Requests)
 }
 
 // RequestCount is how many requests the target was sent.
@@ -99,8 +123,30 @@ type ModeSummary struct {
 	Name string
 	*Aggregate
 	SilentRetries int64
-	// Down is the windows in which no request of this mode succeeded.
+	// Down is the windows in which one endpoint's requests on this mode
+	// got no successful answer, every endpoint's together (see
+	// TargetSummary.Modes): its Longest is the longest any endpoint went
+	// without a success on such connections, as the endpoints' downtime is.
 	Down Windows
+}
+
+// modeDowntime puts together the windows of mode (an index into ModeNames)
+// of every target.
+func modeDowntime(targets []TargetSummary, mode int) Windows {
+	var out Windows
+	var d downtime
+	for _, t := range targets {
+		w := t.Modes[mode].Down
+		out.Count += w.Count
+		out.Total += w.Total
+		out.Longest = max(out.Longest, w.Longest)
+		out.Open = out.Open || w.Open
+		for _, win := range w.List {
+			d.keep(win)
+		}
+	}
+	out.List = d.summary().List
+	return out
 }
 
 // VersionSummary is what one version of the server answered, as told by
