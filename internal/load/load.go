@@ -421,6 +421,11 @@ func (g *Generator) RunFrom(ctx context.Context, start time.Time, length time.Du
 		}
 		health.Sent++
 		target, tag, fresh := detach(res)
+		if g.unbuilt(res) {
+			// It never left this process: no answer of staging's to
+			// record. Health tells that requests could not be built.
+			continue
+		}
 		due, _ := g.pacer.DueAt(res.Seq)
 		behind := max(0, res.Timestamp.Sub(start)-due)
 		if behind > LateAfter {
@@ -566,7 +571,7 @@ func (g *Generator) requests() vegeta.Targeter {
 			// fails on its own instead, counted as a build failure.
 			g.buildErrors.Add(1)
 			g.buildError.CompareAndSwap(nil, &buildError{fmt.Sprintf("target %q: %v", target.Name, err)})
-			t.Method, t.URL, t.Header, t.Body = "BUILD FAILED", g.urls[0][i], nil, nil
+			t.Method, t.URL, t.Header, t.Body = buildFailed, g.urls[0][i], nil, nil
 			return nil
 		}
 		t.URL += g.fragments[c][i]
@@ -586,7 +591,7 @@ func (g *Generator) sourceTargeter() vegeta.Targeter {
 		if err != nil {
 			g.buildErrors.Add(1)
 			g.buildError.CompareAndSwap(nil, &buildError{err.Error()})
-			t.Method, t.URL, t.Header, t.Body = "BUILD FAILED", g.urls[0][0], nil, nil
+			t.Method, t.URL, t.Header, t.Body = buildFailed, g.urls[0][0], nil, nil
 			return nil
 		}
 		t.URL += g.fragments[connection(g.fresh.at(i, g.sent[i].Add(1)-1))][i]
@@ -595,6 +600,25 @@ func (g *Generator) sourceTargeter() vegeta.Targeter {
 		}
 		return nil
 	}
+}
+
+// buildFailed is the method of a request the targeter could not build.
+const buildFailed = "BUILD FAILED"
+
+// unbuilt reports whether res is of a request that never left this
+// process: one the targeter could not build, or one net/http refused to
+// send (a header value a template filled with a control character).
+// Those refused by net/http are counted with the build errors here.
+func (g *Generator) unbuilt(res *vegeta.Result) bool {
+	if res.Method == buildFailed {
+		return true
+	}
+	if res.Code != 0 || !strings.Contains(res.Error, "net/http: invalid header field") {
+		return false
+	}
+	g.buildErrors.Add(1)
+	g.buildError.CompareAndSwap(nil, &buildError{res.Error})
+	return true
 }
 
 // freshMark starts the fragment of a request sent on a fresh connection:

@@ -72,11 +72,8 @@ func TestASourceFeedsTheLoadAndTaggedAnswersKeepTheirBodies(t *testing.T) {
 	defer cancel()
 	var results atomic.Int64
 	health := g.Run(ctx, func(res *vegeta.Result, hit Hit) {
-		if res.Method == "BUILD FAILED" {
-			if hit.Target != 0 || hit.Tag != 0 {
-				t.Errorf("a request that could not be built counts under target %d with tag %d", hit.Target, hit.Tag)
-			}
-			results.Add(1)
+		if res.Method == buildFailed {
+			t.Errorf("a request that could not be built was recorded as an answer of staging's: %+v", hit)
 			return
 		}
 		var i uint64
@@ -105,5 +102,22 @@ func TestASourceFeedsTheLoadAndTaggedAnswersKeepTheirBodies(t *testing.T) {
 	}
 	if _, ok := paths.Load("/items/4"); !ok {
 		t.Error("the server never saw /items/4")
+	}
+}
+
+func TestARequestNetHTTPRefusesIsABuildErrorNotAnAnswer(t *testing.T) {
+	t.Parallel()
+	var g Generator
+	refused := &vegeta.Result{Error: `Get "http://127.0.0.1:1/": net/http: invalid header field value for "X-Tag"`}
+	if !g.unbuilt(refused) || g.buildErrors.Load() != 1 || g.buildError.Load() == nil {
+		t.Errorf("a request net/http refused to send was not counted as a build error")
+	}
+	for _, res := range []*vegeta.Result{
+		{Code: 502},
+		{Error: `Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`},
+	} {
+		if g.unbuilt(res) {
+			t.Errorf("%+v was taken as a request that never left", res)
+		}
 	}
 }

@@ -176,7 +176,11 @@ func (r *Report) markdownSentence(f Finding) string { return r.tell(f, true) }
 
 func (r *Report) tell(f Finding, markdown bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s to %s %s for %s, %s to %s", plural(f.Failures, "request"), r.whatWith(f, markdown), failureVerb(f.Classes, f.Codes),
+	verb := failureVerb(f.Classes, f.Codes)
+	if f.Failures == 1 {
+		verb = strings.ReplaceAll(verb, "were ", "was ")
+	}
+	fmt.Fprintf(&b, "%s to %s %s for %s, %s to %s", plural(f.Failures, "request"), r.whatWith(f, markdown), verb,
 		span(f.Duration()), r.at(f.Start), r.at(f.End))
 	if len(f.Steps) > 0 {
 		steps := fmt.Sprintf(", during step %q", strings.Join(f.Steps, `", "`))

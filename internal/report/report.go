@@ -381,7 +381,10 @@ func (r *Report) Headline() string {
 	lat := s.Overall.Latency()
 	down := "no endpoint went down"
 	if d := s.Downtime(); d > 0 {
-		down = "longest downtime " + span(d) + ", within its limit"
+		down = "longest downtime " + span(d) + ", no limit set"
+		if slices.ContainsFunc(r.Checks, func(c verdict.Check) bool { return c.Metric == verdict.Downtime }) {
+			down = "longest downtime " + span(d) + ", within its limit"
+		}
 	}
 	line := fmt.Sprintf("pass: %s, %s failed; p95 %s, p99 %s; %s", plural(s.Overall.Requests, "request"),
 		count(s.Overall.Failures), latency(lat.P95), latency(lat.P99), down)

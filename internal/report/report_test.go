@@ -730,3 +730,38 @@ func TestARunShorterThanItsWindowIsJudgedWhole(t *testing.T) {
 		}
 	}
 }
+
+func TestAPassingHeadlineSaysWhetherDowntimeHadALimit(t *testing.T) {
+	t.Parallel()
+	// One refused request at 2 s: 20 ms without a success.
+	blip := func(_ int, at time.Duration) (uint16, time.Duration, string) {
+		if at == 2*time.Second {
+			return 0, time.Millisecond, "connection refused"
+		}
+		return 200, 12 * time.Millisecond, ""
+	}
+	for _, limit := range []bool{false, true} {
+		rep := scenario{targets: []string{"GET /health"}, interval: 20 * time.Millisecond, length: 5 * time.Second, answer: blip}.report(t)
+		var checks []verdict.Check
+		for _, c := range rep.Checks {
+			switch {
+			case c.Metric != verdict.Downtime:
+				checks = append(checks, c)
+			case limit: // max-downtime: 1s
+				c.Limit, c.Pass = 1, true
+				checks = append(checks, c)
+			}
+		}
+		rep.Checks = checks
+		want := ", no limit set"
+		if limit {
+			want = ", within its limit"
+		}
+		if h := rep.Headline(); !strings.HasPrefix(h, "pass: ") || !strings.Contains(h, "longest downtime 20 ms"+want) {
+			t.Errorf("a downtime limit %v: headline %q, want a pass with its downtime and %q", limit, h, want)
+		}
+		if s := rep.sentence(rep.findings()[0]); !strings.HasPrefix(s, "1 request to GET /health was refused for ") {
+			t.Errorf("sentence %q, want one request that was refused", s)
+		}
+	}
+}
