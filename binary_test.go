@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -241,6 +242,9 @@ func TestAGeneratorStarvedOfCPUFailsTheCheck(t *testing.T) {
 	}
 }
 
+// TestTheDemoRunsOutsideActionsAndLeavesNoFiles runs the demo as a
+// newcomer does: the deploy timeline whose blip fails the check, while the
+// demo exits 0, and nothing written into the checkout.
 func TestTheDemoRunsOutsideActionsAndLeavesNoFiles(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -258,7 +262,10 @@ func TestTheDemoRunsOutsideActionsAndLeavesNoFiles(t *testing.T) {
 		return string(out)
 	}
 	git("init", "--quiet")
-	cmd := exec.CommandContext(ctx, binary, "demo", "--head", "1s", "--tail", "1s", "--fail-on-load-shortfall", "false")
+	// Short windows around the deploy, which takes the time it takes; the
+	// generator's own check and latency have tests of their own.
+	cmd := exec.CommandContext(ctx, binary, "demo", "--head", "1s", "--tail", "1s", "--ramp-up", "500ms",
+		"--fail-on-load-shortfall", "false", "--max-p99", "5s", "--thresholds", "p(95)<5s")
 	cmd.Dir = checkout
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + tmp, asAction + "=1"}
 	out, err := cmd.CombinedOutput()
@@ -266,11 +273,18 @@ func TestTheDemoRunsOutsideActionsAndLeavesNoFiles(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	for _, want := range []string{
+		// The flags given over the demo's own inputs.
+		"demo: the check holds load at 100/s for 1s, dispatches the deploy, follows its run, then holds load 1s more\n",
 		"deploy: dispatched workflow \"deploy-staging.yml\"",
+		"## ❌ Deploy load check — fail",
+		"Deploy of deploy-staging.yml in acme/shop",
 		"| head |", "| deploy |", "| tail |",
 		"during step \"Deploy to staging\"; recovered",
+		"- ✗ `downtime<=0s` (max-downtime)",
 		"xychart-beta",
-		"demo: as designed, the check failed",
+		"Versions: <code>v2</code> first answered",
+		"demo: as designed, the check failed: the deploy's restart dropped ",
+		"In a workflow this fails the job (exit 1)",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
@@ -284,8 +298,18 @@ func TestTheDemoRunsOutsideActionsAndLeavesNoFiles(t *testing.T) {
 	}
 	_, report, _ := strings.Cut(string(out), "\nreport: ")
 	report, _, _ = strings.Cut(report, "\n")
-	if _, err := os.Stat(report); err != nil || !strings.HasPrefix(report, tmp) {
-		t.Errorf("the report %q is not in the temporary directory %s: %v", report, tmp, err)
+	raw, err := os.ReadFile(report)
+	if err != nil || !strings.HasPrefix(report, tmp) {
+		t.Fatalf("the report %q is not in the temporary directory %s: %v", report, tmp, err)
+	}
+	var rep struct {
+		Verdict string `json:"verdict"`
+		Deploy  struct {
+			Conclusion string `json:"conclusion"`
+		} `json:"deploy"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil || rep.Verdict != "fail" || rep.Deploy.Conclusion != "success" {
+		t.Errorf("report verdict %q, deploy %q (%v); want fail after a deploy that succeeded", rep.Verdict, rep.Deploy.Conclusion, err)
 	}
 }
 

@@ -146,13 +146,14 @@ func (run shardedRun) mergeShards(opts Options) (*Summary, error) {
 // mergeRuns is how many random runs the property is checked on: each
 // takes about 50 ms, most of it encoding the shards' histograms as their
 // report files do, and ten times that under the race detector, which
-// finds nothing to race in one goroutine.
+// finds nothing to race in one goroutine: a few runs there, the property
+// itself in the plain run.
 func mergeRuns() int {
 	switch {
 	case testing.Short():
 		return 15
 	case raceDetector:
-		return 10
+		return 3
 	}
 	return 60
 }
