@@ -100,31 +100,11 @@ func TestTheProcessRunsAsTheRunnerStartsIt(t *testing.T) {
 	})
 }
 
+// TestAnInputSetEmptyIsEmptyInTheProcess: the process reads its
+// environment as the runner sets it, an input set empty there and empty.
 func TestAnInputSetEmptyIsEmptyInTheProcess(t *testing.T) {
 	t.Parallel()
-	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/down" {
-			w.WriteHeader(http.StatusBadGateway)
-		}
-	})
-	// The runner sets INPUT_MAX-DOWNTIME= and INPUT_REPORT-FILE= for
-	// max-downtime: '' and report-file: ''.
-	run := runBinary(t, nil, map[string]string{
-		"targets":                server.URL + "/up\n" + server.URL + "/down",
-		"rate":                   "20/1s",
-		"duration":               "1s",
-		"preflight-timeout":      "0s",
-		"max-error-rate":         "100%",
-		"max-downtime":           "",
-		"report-file":            "",
-		"fail-on-load-shortfall": "false",
-	}, nil)
-	if run.exit != exitPass || run.outputs["verdict"] != "pass" || strings.Contains(run.summary, "(max-downtime)") {
-		t.Errorf("exit %d, verdict %q; want %d and pass, with no downtime limit\nstdout:\n%s\nsummary:\n%s", run.exit, run.outputs["verdict"], exitPass, run.stdout, run.summary)
-	}
-	if _, err := os.Stat(filepath.Join(run.dir, "deploy-load-check-report.json")); err == nil || run.outputs["report"] != "" {
-		t.Errorf("report output %q, and the default report-file was written (stat: %v); want none", run.outputs["report"], err)
-	}
+	checkSetEmpty(t, runBinary(t, nil, setEmpty(upAndDown(t)), nil))
 }
 
 func TestSIGTERMWritesAPartialReportAtOnce(t *testing.T) {

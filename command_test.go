@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -207,12 +208,33 @@ func TestBadInputStopsBeforeAnyLoad(t *testing.T) {
 // means what action.yml says empty means, not the default.
 func TestInputsSetEmptyMeanWhatActionYMLSays(t *testing.T) {
 	t.Parallel()
+	server := upAndDown(t)
+	checkSetEmpty(t, runCommand(t, nil, setEmpty(server), nil))
+
+	t.Run("and one that needs a value says it is empty", func(t *testing.T) {
+		t.Parallel()
+		run := runCommand(t, nil, map[string]string{"targets": server.URL + "/up", "rate": ""}, nil)
+		if run.exit != exitSetup || !strings.Contains(run.stderr, `input "rate": is empty; want `) {
+			t.Errorf("exit %d, want %d with the input named and called empty\nstderr:\n%s", run.exit, exitSetup, run.stderr)
+		}
+	})
+}
+
+// upAndDown is an API whose /down never answers with a success.
+func upAndDown(t *testing.T) *httptest.Server {
 	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/down" {
 			w.WriteHeader(http.StatusBadGateway)
 		}
 	})
-	run := runCommand(t, nil, map[string]string{
+	return server
+}
+
+// setEmpty are the inputs of a check against upAndDown with max-downtime
+// and report-file set empty, as the runner passes them when a workflow
+// sets them to "": INPUT_MAX-DOWNTIME= and INPUT_REPORT-FILE=.
+func setEmpty(server *httptest.Server) map[string]string {
+	return map[string]string{
 		"targets":                server.URL + "/up\n" + server.URL + "/down",
 		"rate":                   "20/1s",
 		"duration":               "1s",
@@ -221,9 +243,14 @@ func TestInputsSetEmptyMeanWhatActionYMLSays(t *testing.T) {
 		"max-downtime":           "",
 		"report-file":            "",
 		"fail-on-load-shortfall": "false",
-	}, nil)
-	// /down never answered with a success: with the default max-downtime
-	// (0s) the check would fail.
+	}
+}
+
+// checkSetEmpty checks that a run of setEmpty judged no downtime and wrote
+// no report: /down never answered, so the default max-downtime (0s) would
+// have failed it.
+func checkSetEmpty(t *testing.T, run actionRun) {
+	t.Helper()
 	if run.exit != exitPass || run.outputs["verdict"] != "pass" {
 		t.Fatalf("exit %d, verdict %q; want %d and pass with no downtime limit\nstdout:\n%s\nstderr:\n%s", run.exit, run.outputs["verdict"], exitPass, run.stdout, run.stderr)
 	}
@@ -236,14 +263,6 @@ func TestInputsSetEmptyMeanWhatActionYMLSays(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(run.dir, "*.json")); len(files) != 0 {
 		t.Errorf("a report was written with report-file empty: %v", files)
 	}
-
-	t.Run("and one that needs a value says it is empty", func(t *testing.T) {
-		t.Parallel()
-		run := runCommand(t, nil, map[string]string{"targets": server.URL + "/up", "rate": ""}, nil)
-		if run.exit != exitSetup || !strings.Contains(run.stderr, `input "rate": is empty; want `) {
-			t.Errorf("exit %d, want %d with the input named and called empty\nstderr:\n%s", run.exit, exitSetup, run.stderr)
-		}
-	})
 }
 
 // A target named like go-githubactions' fixed delimiter would end its
