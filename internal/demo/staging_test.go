@@ -29,7 +29,7 @@ func TestStagingDeploysTheDispatchedVersionWithABlip(t *testing.T) {
 		}
 	})
 
-	// A probe asks the API every few milliseconds until the deploy is
+	// A probe asks the API every 20 ms (the blip lasts 300) until the deploy is
 	// over, and counts the times it got no answer.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -48,7 +48,7 @@ func TestStagingDeploysTheDispatchedVersionWithABlip(t *testing.T) {
 				resp.Body.Close()
 				answered++
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 
