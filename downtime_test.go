@@ -138,16 +138,23 @@ func TestAFifthOfASecondOfOutageFailsWithTheDefaults(t *testing.T) {
 	}
 }
 
+// leftBroken is a stand-in GitHub whose deploy leaves every endpoint of
+// api answering code, 30 requests into the deploy, until the test ends.
+func leftBroken(t *testing.T, api *demo.API, code int) *deploytest.Server {
+	t.Helper()
+	return checktest.GitHub(t, "success", func() {
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+		api.Break("/", code)
+		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
+	}, deploytest.WithToken(testToken))
+}
+
 func TestAnAPILeftBrokenFailsAndNeverRecovered(t *testing.T) {
 	t.Parallel()
 	api := startAPI(t)
 	// The deploy resets the gateway's throttling to zero: every answer
 	// is 429 from then on.
-	github := checktest.GitHub(t, "success", func() {
-		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
-		api.Break("/", http.StatusTooManyRequests)
-		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
-	}, deploytest.WithToken(testToken))
+	github := leftBroken(t, api, http.StatusTooManyRequests)
 	run := runBinary(t, nil, deployInputs(api, github, map[string]string{"targets": threeEndpoints(api), "rate": "60/1s"}), map[string]string{"GITHUB_API_URL": github.URL})
 	if run.exit != exitBreach || run.outputs["recovered"] != "false" {
 		t.Fatalf("exit %d, recovered %q; want %d, false\nsummary:\n%s", run.exit, run.outputs["recovered"], exitBreach, run.summary)

@@ -124,11 +124,7 @@ func TestASlowSpellDuringTheDeployFailsItsPhaseThresholdOnly(t *testing.T) {
 func TestAnAPILeftBrokenFailsMaxRegressionRatherThanInconclusive(t *testing.T) {
 	t.Parallel()
 	api := startAPI(t)
-	github := checktest.GitHub(t, "success", func() {
-		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
-		api.Break("/", http.StatusServiceUnavailable)
-		checktest.WaitUntil(checktest.HitsAtLeast(api, 30))
-	}, deploytest.WithToken(testToken))
+	github := leftBroken(t, api, http.StatusServiceUnavailable)
 	clock := checktest.Gates(checktest.HitsAtLeast(api, 60), checktest.HitsAtLeast(api, 60))
 	inputs := deployInputs(api, github, map[string]string{"rate": "60/1s", "max-regression": "20%"})
 	run := runCommand(t, clock, inputs, map[string]string{"GITHUB_API_URL": github.URL})
